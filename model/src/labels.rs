@@ -252,7 +252,8 @@ mod tests {
 
     #[test]
     fn sorts_drops_empty_and_rejects_duplicates() {
-        let l = Labels::from_pairs([("b", "2"), ("__name__", "up"), ("a", ""), ("c", "3")]).unwrap();
+        let l =
+            Labels::from_pairs([("b", "2"), ("__name__", "up"), ("a", ""), ("c", "3")]).unwrap();
         let names: Vec<_> = l.iter().map(|l| l.name.as_str()).collect();
         assert_eq!(names, ["__name__", "b", "c"]);
         assert_eq!(l.metric_name(), "up");
@@ -278,9 +279,15 @@ mod tests {
         assert!(is_valid_label_name(b"_x9"));
         assert!(!is_valid_label_name(b"a:b"));
         let no_name = Labels::from_pairs([("job", "x")]).unwrap();
-        assert_eq!(no_name.validate_series(), Err(LabelError::MissingMetricName));
+        assert_eq!(
+            no_name.validate_series(),
+            Err(LabelError::MissingMetricName)
+        );
         let bad = Labels::from_pairs([("__name__", "a.b")]).unwrap();
-        assert!(matches!(bad.validate_series(), Err(LabelError::InvalidMetricName(_))));
+        assert!(matches!(
+            bad.validate_series(),
+            Err(LabelError::InvalidMetricName(_))
+        ));
     }
 
     #[test]

@@ -64,7 +64,11 @@ impl PartialEq for Matcher {
 
 impl Matcher {
     /// Builds a matcher, compiling (anchored) regexes.
-    pub fn new(op: MatchOp, name: impl Into<String>, value: impl Into<String>) -> Result<Self, MatcherError> {
+    pub fn new(
+        op: MatchOp,
+        name: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Result<Self, MatcherError> {
         let name = name.into();
         let value = value.into();
         let re = match op {
@@ -77,7 +81,12 @@ impl Matcher {
             ),
             MatchOp::Equal | MatchOp::NotEqual => None,
         };
-        Ok(Self { name, op, value, re })
+        Ok(Self {
+            name,
+            op,
+            value,
+            re,
+        })
     }
 
     /// `name = value`.
@@ -142,9 +151,21 @@ mod tests {
     #[test]
     fn empty_semantics() {
         assert!(Matcher::equal("a", "").matches_empty());
-        assert!(!Matcher::new(MatchOp::NotEqual, "a", "").unwrap().matches_empty());
-        assert!(Matcher::new(MatchOp::Regex, "a", ".*").unwrap().matches_empty());
-        assert!(!Matcher::new(MatchOp::Regex, "a", ".+").unwrap().matches_empty());
+        assert!(
+            !Matcher::new(MatchOp::NotEqual, "a", "")
+                .unwrap()
+                .matches_empty()
+        );
+        assert!(
+            Matcher::new(MatchOp::Regex, "a", ".*")
+                .unwrap()
+                .matches_empty()
+        );
+        assert!(
+            !Matcher::new(MatchOp::Regex, "a", ".+")
+                .unwrap()
+                .matches_empty()
+        );
     }
 
     #[test]

@@ -1,0 +1,247 @@
+//! Reading a block: its series table is held in memory; sample reads select
+//! exactly the row ranges of the wanted series (Parquet page index prunes
+//! the rest).
+#![allow(deprecated)] // ParquetObjectReader, see the import below
+
+use std::collections::HashMap;
+
+use altimeter_model::{Label, Labels, Sample};
+use arrow::array::{Array, AsArray};
+use arrow::datatypes::{Int8Type, Int64Type, UInt64Type};
+use futures::TryStreamExt;
+use object_store::path::Path as ObjPath;
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, RowSelection, RowSelector,
+};
+// `ParquetObjectReader` is deprecated in parquet 59 in favour of a hand-written
+// `AsyncFileReader`; it still does exactly what blocks need (ranged GETs on
+// the object store) until that replacement lands here.
+use parquet::arrow::async_reader::ParquetObjectReader;
+use parquet::arrow::async_reader::ParquetRecordBatchStreamBuilder;
+use parquet::file::metadata::PageIndexPolicy;
+
+use super::meta::{BlockMeta, FORMAT, VERSION};
+use super::write::ValueDecoder;
+use super::{BlockError, BlockStore};
+use crate::index::SeriesId;
+
+/// Where one series' samples are in `data.parquet`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeriesRange {
+    /// First row.
+    pub first_row: u64,
+    /// Number of rows.
+    pub rows: u64,
+    /// Smallest timestamp.
+    pub min_t: i64,
+    /// Largest timestamp.
+    pub max_t: i64,
+}
+
+/// An open block.
+#[derive(Debug)]
+pub struct Block {
+    /// Its metadata.
+    pub meta: BlockMeta,
+    /// Series id → labels and rows.
+    pub series: HashMap<SeriesId, (Labels, SeriesRange)>,
+    store: BlockStore,
+    data_meta: ArrowReaderMetadata,
+}
+
+fn invalid(id: &str, message: impl Into<String>) -> BlockError {
+    BlockError::Invalid {
+        id: id.to_string(),
+        message: message.into(),
+    }
+}
+
+impl Block {
+    /// Opens block `id`: reads `meta.json`, the series table and the data
+    /// file's footer and page index.
+    pub async fn open(store: &BlockStore, id: &str) -> Result<Self, BlockError> {
+        let dir = format!("blocks/{id}");
+        let meta_bytes = store.get(&format!("{dir}/meta.json")).await?;
+        let meta: BlockMeta = serde_json::from_slice(&meta_bytes)
+            .map_err(|e| invalid(id, format!("meta.json: {e}")))?;
+        if meta.format != FORMAT {
+            return Err(invalid(
+                id,
+                format!("meta.json format is {:?}, expected {FORMAT:?}", meta.format),
+            ));
+        }
+        if meta.version > VERSION {
+            return Err(invalid(
+                id,
+                format!(
+                    "block format version {} is newer than this build reads ({VERSION}); upgrade Altimeter",
+                    meta.version
+                ),
+            ));
+        }
+        let series = read_series(store, &dir, id, meta.series_bytes).await?;
+        let mut reader = ParquetObjectReader::new(
+            store.object_store(),
+            ObjPath::from(format!("{dir}/data.parquet")),
+        )
+        .with_file_size(meta.data_bytes);
+        let data_meta = ArrowReaderMetadata::load_async(
+            &mut reader,
+            ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional),
+        )
+        .await?;
+        Ok(Self {
+            meta,
+            series,
+            store: store.clone(),
+            data_meta,
+        })
+    }
+
+    fn reader(&self) -> ParquetObjectReader {
+        ParquetObjectReader::new(
+            self.store.object_store(),
+            ObjPath::from(format!("blocks/{}/data.parquet", self.meta.id)),
+        )
+        .with_file_size(self.meta.data_bytes)
+    }
+
+    /// Whether the block overlaps `[mint, maxt]`.
+    pub fn overlaps(&self, mint: i64, maxt: i64) -> bool {
+        self.meta.min_t <= maxt && self.meta.max_t >= mint
+    }
+
+    /// Total bytes of the block's files.
+    pub fn bytes(&self) -> u64 {
+        self.meta.data_bytes + self.meta.series_bytes
+    }
+
+    /// Samples of the given series within `[mint, maxt]`, in the order of
+    /// `ids` that are present in this block.
+    pub async fn read(
+        &self,
+        ids: &[SeriesId],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<(SeriesId, Vec<Sample>)>, BlockError> {
+        let mut wanted: Vec<(SeriesId, SeriesRange)> = ids
+            .iter()
+            .filter_map(|id| self.series.get(id).map(|(_, r)| (*id, *r)))
+            .filter(|(_, r)| r.min_t <= maxt && r.max_t >= mint)
+            .collect();
+        if wanted.is_empty() {
+            return Ok(Vec::new());
+        }
+        wanted.sort_by_key(|(_, r)| r.first_row);
+        let mut selectors = Vec::with_capacity(wanted.len() * 2);
+        let mut pos = 0u64;
+        for (_, r) in &wanted {
+            if r.first_row > pos {
+                selectors.push(RowSelector::skip((r.first_row - pos) as usize));
+            }
+            selectors.push(RowSelector::select(r.rows as usize));
+            pos = r.first_row + r.rows;
+        }
+        let schema = self.data_meta.parquet_schema();
+        let builder = ParquetRecordBatchStreamBuilder::new_with_metadata(
+            self.reader(),
+            self.data_meta.clone(),
+        )
+        .with_projection(ProjectionMask::roots(schema, [1, 2, 3]))
+        .with_row_selection(RowSelection::from(selectors))
+        .with_batch_size(65_536);
+        let mut stream = builder.build()?;
+        let mut out: Vec<(SeriesId, Vec<Sample>)> = Vec::with_capacity(wanted.len());
+        let mut cur = 0usize; // index into wanted
+        let mut left = wanted.first().map_or(0, |w| w.1.rows);
+        let mut acc: Vec<Sample> = Vec::new();
+        let (mut t, mut dec) = (0i64, ValueDecoder::default());
+        while let Some(batch) = stream.try_next().await? {
+            let ts = batch.column(0).as_primitive::<Int64Type>();
+            let man = batch.column(1).as_primitive::<Int64Type>();
+            let sc = batch.column(2).as_primitive::<Int8Type>();
+            for i in 0..batch.num_rows() {
+                while left == 0 {
+                    out.push((wanted[cur].0, std::mem::take(&mut acc)));
+                    cur += 1;
+                    left = wanted.get(cur).map_or(u64::MAX, |w| w.1.rows);
+                    (t, dec) = (0, ValueDecoder::default());
+                }
+                // Runs always start at a series' first row: deltas restart there.
+                t = t.wrapping_add(ts.value(i));
+                let v = dec.next(man.value(i), sc.value(i));
+                if t >= mint && t <= maxt {
+                    acc.push(Sample { t, v });
+                }
+                left -= 1;
+            }
+        }
+        if cur < wanted.len() {
+            out.push((wanted[cur].0, acc));
+        }
+        out.retain(|(_, s)| !s.is_empty());
+        Ok(out)
+    }
+
+    /// Every sample of the block, series by series (for compaction and SQL).
+    pub async fn read_all(&self) -> Result<Vec<(SeriesId, Vec<Sample>)>, BlockError> {
+        let ids: Vec<SeriesId> = self.series.keys().copied().collect();
+        self.read(&ids, i64::MIN, i64::MAX).await
+    }
+}
+
+async fn read_series(
+    store: &BlockStore,
+    dir: &str,
+    id: &str,
+    size: u64,
+) -> Result<HashMap<SeriesId, (Labels, SeriesRange)>, BlockError> {
+    let reader = ParquetObjectReader::new(
+        store.object_store(),
+        ObjPath::from(format!("{dir}/series.parquet")),
+    )
+    .with_file_size(size);
+    let mut stream = ParquetRecordBatchStreamBuilder::new(reader)
+        .await?
+        .build()?;
+    let mut out = HashMap::new();
+    while let Some(b) = stream.try_next().await? {
+        if b.num_columns() < 7 {
+            return Err(invalid(id, "series.parquet has too few columns"));
+        }
+        let sid = b.column(0).as_primitive::<UInt64Type>();
+        let labels = b.column(2).as_string::<i32>();
+        let first = b.column(3).as_primitive::<UInt64Type>();
+        let rows = b.column(4).as_primitive::<UInt64Type>();
+        let min_t = b.column(5).as_primitive::<Int64Type>();
+        let max_t = b.column(6).as_primitive::<Int64Type>();
+        for i in 0..b.num_rows() {
+            if labels.is_null(i) {
+                return Err(invalid(id, "series.parquet has a null labels cell"));
+            }
+            let map: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(labels.value(i))
+                    .map_err(|e| invalid(id, format!("series.parquet labels: {e}")))?;
+            let ls: Vec<Label> = map
+                .into_iter()
+                .map(|(k, v)| Label::new(k, v.as_str().unwrap_or_default()))
+                .collect();
+            let ls = Labels::from_pairs(ls.into_iter().map(|l| (l.name, l.value)))
+                .map_err(|e| invalid(id, format!("series.parquet labels: {e}")))?;
+            out.insert(
+                sid.value(i),
+                (
+                    ls,
+                    SeriesRange {
+                        first_row: first.value(i),
+                        rows: rows.value(i),
+                        min_t: min_t.value(i),
+                        max_t: max_t.value(i),
+                    },
+                ),
+            );
+        }
+    }
+    Ok(out)
+}

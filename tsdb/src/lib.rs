@@ -1,0 +1,31 @@
+//! Altimeter's time-series database.
+//!
+//! Samples arrive through [`ingest`] (Prometheus remote-write, text import),
+//! are made durable in the [`wal`] (group-committed fsync before any
+//! acknowledgement), held in the [`head`] where they are queryable at once,
+//! and persisted as Parquet [`block`]s that are compacted and expire with the
+//! retention. [`db::Tsdb`] ties it together; [`sql`] exposes it to
+//! DataFusion; [`http`] is the HTTP router.
+//!
+//! On-disk layout of a data directory (format version 1):
+//!
+//! ```text
+//! wal/00000001 …        WAL segments (docs/format/wal.md)
+//! blocks/<id>/meta.json  block metadata, written last (docs/format/blocks.md)
+//! blocks/<id>/data.parquet, series.parquet
+//! tmp/                   staging for blocks being written; emptied on start
+//! ```
+
+pub mod block;
+pub mod codec;
+pub mod db;
+pub mod head;
+pub mod http;
+pub mod index;
+pub mod ingest;
+pub mod metrics;
+pub mod sql;
+pub mod wal;
+
+pub use db::{FlushStats, SeriesData, Tsdb, TsdbError, TsdbOptions};
+pub use metrics::TsdbMetrics;

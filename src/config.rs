@@ -1,0 +1,1237 @@
+//! Altimeter's configuration: built-in defaults, then a TOML file, then
+//! `ALTIMETER_<SECTION>_<KEY>` environment variables, then command-line overrides.
+//!
+//! Every layer is validated and *all* problems are reported together ([`ConfigErrors`]);
+//! nothing is silently corrected. One static table of known keys (`KEYS`) drives file
+//! parsing, environment handling, [`Config::to_toml`] and [`reference_markdown`].
+
+use std::fmt::{self, Write as _};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The complete, validated configuration (see [`load`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// `[server]`: network listener and data location.
+    pub server: ServerConfig,
+    /// `[storage]`: TSDB retention, blocks, head and WAL.
+    pub storage: StorageConfig,
+    /// `[ingest]`: limits applied to write requests.
+    pub ingest: IngestConfig,
+    /// `[log]`: log filter and output format.
+    pub log: LogConfig,
+}
+
+/// `[server]` section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// Address the HTTP server binds to (IP literal and port). Default `127.0.0.1:8041`.
+    pub listen: SocketAddr,
+    /// Directory holding the WAL and blocks. Default `./data`.
+    pub data_dir: PathBuf,
+}
+
+/// `[storage]` section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StorageConfig {
+    /// Raw samples older than `now - retention` are deleted. Default 30d.
+    /// **Zero means keep forever** (no retention-based deletion).
+    pub retention: Duration,
+    /// Blocks are cut on aligned windows of this size. Default 2h; > 0 and,
+    /// unless `retention` is zero, ≤ `retention`.
+    pub block_duration: Duration,
+    /// The head is flushed to a block when it holds more samples. Default 4,000,000; ≥ 1000.
+    pub head_max_samples: u64,
+    /// The head is flushed when its oldest unflushed sample arrived this long ago. Default 1h.
+    pub head_max_age: Duration,
+    /// Bytes per WAL segment file. Default 128 MiB; between 1 MiB and 4 GiB.
+    pub wal_segment_size: u64,
+    /// How often compaction and retention run. Default 1m; ≥ 1s.
+    pub compaction_interval: Duration,
+    /// Samples older than `now - out_of_order_window` are rejected. Default zero, meaning
+    /// unlimited (back to the retention horizon).
+    pub out_of_order_window: Duration,
+}
+
+/// `[ingest]` section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IngestConfig {
+    /// Limit on the request body as sent (compressed). Default 32 MiB; > 0.
+    pub max_body_bytes: u64,
+    /// Limit on the decompressed request body. Default 256 MiB; ≥ `max_body_bytes`.
+    pub max_decompressed_bytes: u64,
+    /// Samples with timestamps beyond `now + max_future` are rejected. Default 1h.
+    pub max_future: Duration,
+}
+
+/// `[log]` section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogConfig {
+    /// Tracing filter: `trace`, `debug`, `info`, `warn`, `error`, `off`, or directives
+    /// containing `=` (e.g. `info,altimeter_tsdb=debug`). Default `info`.
+    pub level: String,
+    /// Output format. Default [`LogFormat::Text`].
+    pub format: LogFormat,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// Human-readable lines (`"text"`).
+    #[default]
+    Text,
+    /// One JSON object per line (`"json"`).
+    Json,
+}
+
+impl LogFormat {
+    /// The configuration spelling: `"text"` or `"json"`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogFormat::Text => "text",
+            LogFormat::Json => "json",
+        }
+    }
+}
+
+const KIB: u64 = 1 << 10;
+const MIB: u64 = 1 << 20;
+const GIB: u64 = 1 << 30;
+const TIB: u64 = 1 << 40;
+
+impl Default for Config {
+    fn default() -> Self {
+        let secs = Duration::from_secs;
+        Config {
+            server: ServerConfig {
+                listen: SocketAddr::from(([127, 0, 0, 1], 8041)),
+                data_dir: PathBuf::from("./data"),
+            },
+            storage: StorageConfig {
+                retention: secs(30 * 86_400),
+                block_duration: secs(2 * 3600),
+                head_max_samples: 4_000_000,
+                head_max_age: secs(3600),
+                wal_segment_size: 128 * MIB,
+                compaction_interval: secs(60),
+                out_of_order_window: Duration::ZERO,
+            },
+            ingest: IngestConfig {
+                max_body_bytes: 32 * MIB,
+                max_decompressed_bytes: 256 * MIB,
+                max_future: secs(3600),
+            },
+            log: LogConfig {
+                level: "info".to_owned(),
+                format: LogFormat::Text,
+            },
+        }
+    }
+}
+
+/// One problem in the configuration. Displays as `<source>: <key>: <message>`, e.g.
+/// `environment ALTIMETER_STORAGE_RETENTION: storage.retention: invalid duration "3x" (…)`;
+/// the key part is left out when empty (file-level problems such as syntax errors).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// Where the value came from: `config file …`, `environment ALTIMETER_…`, a command-line
+    /// label, or `built-in default`.
+    pub source: String,
+    /// Dotted key path (`storage.retention`), or the offending name; may be empty.
+    pub key: String,
+    /// What is wrong and what is expected.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.key.as_str() {
+            "" => write!(f, "{}: {}", self.source, self.message),
+            key => write!(f, "{}: {key}: {}", self.source, self.message),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Every problem found while loading. Displays a line `invalid configuration (N errors):`
+/// followed by one indented line per error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.0.len();
+        write!(
+            f,
+            "invalid configuration ({n} error{}):",
+            if n == 1 { "" } else { "s" }
+        )?;
+        self.0.iter().try_for_each(|e| write!(f, "\n  {e}"))
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+/// A typed value of one key. The variant of a key's current value is also its *kind*:
+/// it decides how raw input is parsed and how the value is rendered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Val {
+    Addr(SocketAddr),
+    Path(PathBuf),
+    Duration(Duration),
+    Size(u64),
+    Count(u64),
+    Level(String),
+    Format(LogFormat),
+}
+
+/// One known configuration key.
+#[derive(Debug)]
+struct KeySpec {
+    section: &'static str,
+    key: &'static str,
+    doc: &'static str,
+    get: fn(&Config) -> Val,
+    set: fn(&mut Config, Val),
+}
+
+impl KeySpec {
+    fn path(&self) -> String {
+        format!("{}.{}", self.section, self.key)
+    }
+    fn env_name(&self) -> String {
+        format!("ALTIMETER_{}_{}", self.section, self.key).to_ascii_uppercase()
+    }
+}
+
+fn owned<T: Clone>(t: &T) -> T {
+    t.clone()
+}
+
+macro_rules! key_table {
+    ($($section:ident . $key:ident : $kind:ident => $doc:literal;)*) => {
+        /// All known keys in section order.
+        static KEYS: &[KeySpec] = &[$(KeySpec {
+            section: stringify!($section),
+            key: stringify!($key),
+            doc: $doc,
+            get: |c| Val::$kind(owned(&c.$section.$key)),
+            set: |c, v| if let Val::$kind(x) = v { c.$section.$key = x },
+        },)*];
+    };
+}
+
+key_table! {
+    server.listen: Addr => "Address the HTTP server listens on: IP literal and port (host names are not resolved).";
+    server.data_dir: Path => "Directory holding the write-ahead log and blocks.";
+    storage.retention: Duration => "Raw samples older than now - retention are deleted; 0 keeps data forever.";
+    storage.block_duration: Duration => "Blocks are cut on aligned windows of this size; > 0 and at most retention (unless retention is 0).";
+    storage.head_max_samples: Count => "The in-memory head is flushed to a block when it holds more samples than this (at least 1000).";
+    storage.head_max_age: Duration => "The head is flushed when its oldest unflushed sample arrived this long ago.";
+    storage.wal_segment_size: Size => "Size of one write-ahead-log segment file (1MiB to 4GiB).";
+    storage.compaction_interval: Duration => "How often compaction and retention run (at least 1s).";
+    storage.out_of_order_window: Duration => "Samples older than now - window are rejected; 0 accepts any age back to the retention horizon.";
+    ingest.max_body_bytes: Size => "Limit on a request body as sent (compressed); > 0.";
+    ingest.max_decompressed_bytes: Size => "Limit on a request body after decompression; at least max_body_bytes.";
+    ingest.max_future: Duration => "Samples with timestamps beyond now + max_future are rejected.";
+    log.level: Level => "Log filter: trace, debug, info, warn, error, off, or tracing directives containing '=' (e.g. info,altimeter_tsdb=debug).";
+    log.format: Format => "Log output format: text or json.";
+}
+
+/// `ALTIMETER_*` environment variables that are not configuration keys.
+const IGNORED_ENV: [&str; 2] = ["ALTIMETER_LOG", "ALTIMETER_CONFIG"];
+const DEFAULT_SOURCE: &str = "built-in default";
+const DURATION_HELP: &str = "expected a number and a unit: ms, s, m, h, d, w, y — e.g. 30d";
+
+/// (type name for docs, what a TOML value must look like) for a kind.
+fn describe(kind: &Val) -> (&'static str, &'static str) {
+    match kind {
+        Val::Addr(_) => ("address", "a string \"IP:port\" (e.g. \"127.0.0.1:8041\")"),
+        Val::Path(_) => ("path", "a string (a directory path)"),
+        Val::Duration(_) => ("duration", "a duration string (e.g. \"30d\" or \"1h30m\")"),
+        Val::Size(_) => (
+            "size",
+            "a string with a unit (e.g. \"128MiB\") or an integer of bytes",
+        ),
+        Val::Count(_) => ("integer", "an integer (e.g. 4_000_000)"),
+        Val::Level(_) => ("log filter", "a string log filter (e.g. \"info\")"),
+        Val::Format(_) => ("text or json", "a string, \"text\" or \"json\""),
+    }
+}
+
+/// Parses raw text (environment, command line, or a TOML string) as a value of `kind`.
+fn parse_raw(kind: &Val, s: &str) -> Result<Val, String> {
+    match kind {
+        Val::Addr(_) => s.parse().map(Val::Addr).map_err(|_| {
+            format!("invalid address {s:?} (expected IP:port, e.g. 127.0.0.1:8041 or [::]:8041; host names are not resolved)")
+        }),
+        Val::Path(_) if s.is_empty() => Err("must not be empty".to_owned()),
+        Val::Path(_) => Ok(Val::Path(PathBuf::from(s))),
+        Val::Duration(_) => parse_duration(s).map(Val::Duration),
+        Val::Size(_) => parse_size(s).map(Val::Size),
+        Val::Count(_) => parse_count(s).map(Val::Count),
+        Val::Level(_) => {
+            let known = ["trace", "debug", "info", "warn", "error", "off"];
+            if known.iter().any(|l| l.eq_ignore_ascii_case(s)) || s.contains('=') {
+                Ok(Val::Level(s.to_owned()))
+            } else {
+                Err(format!("invalid log level {s:?} (expected trace, debug, info, warn, error, off, or directives containing '=' such as \"info,altimeter_tsdb=debug\")"))
+            }
+        }
+        Val::Format(_) => match s {
+            "text" => Ok(Val::Format(LogFormat::Text)),
+            "json" => Ok(Val::Format(LogFormat::Json)),
+            _ => Err(format!("invalid log format {s:?} (expected \"text\" or \"json\")")),
+        },
+    }
+}
+
+/// Parses a TOML value as a value of `kind`, checking its TOML type.
+fn parse_toml(kind: &Val, v: &toml::Value) -> Result<Val, String> {
+    let negative = |n: &i64| format!("must not be negative, found {n}");
+    match (kind, v) {
+        (_, toml::Value::String(s)) => parse_raw(kind, s),
+        (Val::Size(_), toml::Value::Integer(n)) => {
+            u64::try_from(*n).map(Val::Size).map_err(|_| negative(n))
+        }
+        (Val::Count(_), toml::Value::Integer(n)) => {
+            u64::try_from(*n).map(Val::Count).map_err(|_| negative(n))
+        }
+        _ => Err(format!(
+            "expected {}, found {}",
+            describe(kind).1,
+            v.type_str()
+        )),
+    }
+}
+
+/// Range rules on a single key, applied to the value given by every layer.
+fn check_single(path: &str, v: &Val) -> Result<(), String> {
+    let err = match (path, v) {
+        ("storage.block_duration", Val::Duration(d)) if d.is_zero() => {
+            "must be greater than 0".to_owned()
+        }
+        ("storage.head_max_samples", Val::Count(n)) if *n < 1000 => {
+            format!("{n} is too small (must be at least 1000)")
+        }
+        ("storage.wal_segment_size", Val::Size(n)) if !(MIB..=4 * GIB).contains(n) => {
+            format!(
+                "{} is out of range (must be between 1MiB and 4GiB)",
+                format_size(*n)
+            )
+        }
+        ("storage.compaction_interval", Val::Duration(d)) if d.as_secs() < 1 => {
+            format!("{} is too short (must be at least 1s)", format_duration(*d))
+        }
+        ("ingest.max_body_bytes", Val::Size(0)) => "must be greater than 0".to_owned(),
+        _ => return Ok(()),
+    };
+    Err(err)
+}
+
+/// Loads the configuration: defaults, then the TOML `file` (if given; a missing or unreadable
+/// file is an error), then `ALTIMETER_<SECTION>_<KEY>` variables from `env` (pass
+/// `std::env::vars()`; `ALTIMETER_LOG` and `ALTIMETER_CONFIG` are ignored, other unknown
+/// `ALTIMETER_*` variables are errors), then `overrides` as (key path such as `"server.listen"`,
+/// raw value, source label such as `"command line --listen"`). Later layers win.
+///
+/// Every layer is validated, then the cross-field rules.
+///
+/// # Errors
+/// [`ConfigErrors`] with every problem from every layer, in layer order.
+pub fn load(
+    file: Option<&Path>,
+    env: impl IntoIterator<Item = (String, String)>,
+    overrides: &[(&str, String, &str)],
+) -> Result<Config, ConfigErrors> {
+    let mut l = Loader {
+        config: Config::default(),
+        origins: vec![(DEFAULT_SOURCE.to_owned(), false); KEYS.len()],
+        errors: Vec::new(),
+    };
+    if let Some(path) = file {
+        let source = format!("config file {}", path.display());
+        match std::fs::read_to_string(path) {
+            Ok(text) => l.apply_toml(&source, &text),
+            Err(e) => l.error(&source, "", format!("cannot read the file: {e}")),
+        }
+    }
+    let mut vars: Vec<_> = env
+        .into_iter()
+        .filter(|(k, _)| k.starts_with("ALTIMETER_"))
+        .collect();
+    vars.sort();
+    for (name, value) in vars
+        .iter()
+        .filter(|(k, _)| !IGNORED_ENV.contains(&k.as_str()))
+    {
+        let source = format!("environment {name}");
+        let path = KEYS
+            .iter()
+            .find(|k| k.env_name() == *name)
+            .map(KeySpec::path);
+        if !path.is_some_and(|p| l.apply(&source, &p, |kind| parse_raw(kind, value))) {
+            let hint =
+                did_you_mean(name, KEYS.iter().map(KeySpec::env_name)).unwrap_or_else(|| {
+                    " (configuration variables are ALTIMETER_<SECTION>_<KEY>)".to_owned()
+                });
+            l.error(&source, "", format!("unknown environment variable{hint}"));
+        }
+    }
+    for (path, raw, label) in overrides {
+        if !l.apply(label, path, |kind| parse_raw(kind, raw)) {
+            let hint = did_you_mean(path, KEYS.iter().map(KeySpec::path)).unwrap_or_default();
+            l.error(label, path, format!("unknown configuration key{hint}"));
+        }
+    }
+    l.cross_check();
+    if l.errors.is_empty() {
+        Ok(l.config)
+    } else {
+        Err(ConfigErrors(l.errors))
+    }
+}
+
+#[derive(Debug)]
+struct Loader {
+    config: Config,
+    /// Per key (index into `KEYS`): source of the current value, and whether the last
+    /// attempt to set it failed (cross-field rules then skip it to avoid follow-on noise).
+    origins: Vec<(String, bool)>,
+    errors: Vec<ConfigError>,
+}
+
+impl Loader {
+    fn error(&mut self, source: &str, key: &str, message: String) {
+        let (source, key) = (source.to_owned(), key.to_owned());
+        self.errors.push(ConfigError {
+            source,
+            key,
+            message,
+        });
+    }
+
+    /// Parses and sets the key `path`; returns false if there is no such key.
+    fn apply(
+        &mut self,
+        source: &str,
+        path: &str,
+        parse: impl FnOnce(&Val) -> Result<Val, String>,
+    ) -> bool {
+        let Some(i) = KEYS.iter().position(|k| k.path() == path) else {
+            return false;
+        };
+        let parsed = parse(&(KEYS[i].get)(&self.config));
+        match parsed.and_then(|v| check_single(path, &v).map(|()| v)) {
+            Ok(v) => {
+                (KEYS[i].set)(&mut self.config, v);
+                self.origins[i] = (source.to_owned(), false);
+            }
+            Err(message) => {
+                self.origins[i].1 = true;
+                self.error(source, path, message);
+            }
+        }
+        true
+    }
+
+    fn apply_toml(&mut self, source: &str, text: &str) {
+        let table = match text.parse::<toml::Table>() {
+            Ok(t) => t,
+            Err(e) => {
+                let msg = e.message().trim().replace('\n', "; ");
+                let message = match e.span() {
+                    Some(span) => {
+                        let before = text.get(..span.start).unwrap_or(text);
+                        let line = before.matches('\n').count() + 1;
+                        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+                        format!("TOML syntax error at line {line}, column {col}: {msg}")
+                    }
+                    None => format!("TOML syntax error: {msg}"),
+                };
+                return self.error(source, "", message);
+            }
+        };
+        let is_section = |name: &str| KEYS.iter().any(|k| k.section == name);
+        for (name, value) in &table {
+            let message = match value {
+                toml::Value::Table(t) if is_section(name) => {
+                    for (key, v) in t {
+                        let path = format!("{name}.{key}");
+                        if !self.apply(source, &path, |kind| parse_toml(kind, v)) {
+                            self.error(source, &path, unknown_key_message(name, key));
+                        }
+                    }
+                    continue;
+                }
+                _ if is_section(name) => {
+                    format!("expected a table [{name}], found {}", value.type_str())
+                }
+                toml::Value::Table(_) => {
+                    let hint = did_you_mean(name, KEYS.iter().map(|k| k.section.to_owned()));
+                    format!("unknown section{}", hint.unwrap_or_default())
+                }
+                _ => match KEYS.iter().find(|k| k.key == name) {
+                    Some(k) => format!(
+                        "unknown top-level key (did you mean {}? keys belong in a [{}] section)",
+                        k.path(),
+                        k.section
+                    ),
+                    None => "unknown top-level key".to_owned(),
+                },
+            };
+            self.error(source, name, message);
+        }
+    }
+
+    /// Source of a key's value and whether setting it failed.
+    fn origin(&self, path: &str) -> (&str, bool) {
+        KEYS.iter()
+            .position(|k| k.path() == path)
+            .map_or((DEFAULT_SOURCE, false), |i| {
+                (&self.origins[i].0, self.origins[i].1)
+            })
+    }
+
+    /// Rules relating two keys, checked on the merged configuration.
+    fn cross_check(&mut self) {
+        let (s, i) = (&self.config.storage, &self.config.ingest);
+        let rules = [
+            (
+                "storage.block_duration",
+                "storage.retention",
+                !s.retention.is_zero() && s.block_duration > s.retention,
+                format!(
+                    "{} is longer than storage.retention = {}",
+                    format_duration(s.block_duration),
+                    format_duration(s.retention)
+                ),
+                "a block must fit in the retention period (retention 0 keeps data forever)",
+            ),
+            (
+                "ingest.max_decompressed_bytes",
+                "ingest.max_body_bytes",
+                i.max_decompressed_bytes < i.max_body_bytes,
+                format!(
+                    "{} is smaller than ingest.max_body_bytes = {}",
+                    format_size(i.max_decompressed_bytes),
+                    format_size(i.max_body_bytes)
+                ),
+                "it must be at least as large",
+            ),
+        ];
+        let mut found = Vec::new();
+        for (key, other, violated, what, why) in rules {
+            let ((source, failed), (other_source, other_failed)) =
+                (self.origin(key), self.origin(other));
+            if violated && !failed && !other_failed {
+                let message = format!("{what} (from {other_source}); {why}");
+                found.push(ConfigError {
+                    source: source.to_owned(),
+                    key: key.to_owned(),
+                    message,
+                });
+            }
+        }
+        self.errors.extend(found);
+    }
+}
+
+fn unknown_key_message(section: &str, key: &str) -> String {
+    let same = KEYS
+        .iter()
+        .filter(|k| k.section == section)
+        .map(|k| k.key.to_owned());
+    if let Some(hint) = did_you_mean(key, same) {
+        return format!("unknown key{hint}");
+    }
+    match KEYS.iter().find(|k| k.key == key) {
+        Some(k) => {
+            format!(
+                "unknown key (did you mean {}? it belongs in [{}])",
+                k.path(),
+                k.section
+            )
+        }
+        None => {
+            let valid: Vec<_> = KEYS
+                .iter()
+                .filter(|k| k.section == section)
+                .map(|k| k.key)
+                .collect();
+            format!(
+                "unknown key (valid keys in [{section}]: {})",
+                valid.join(", ")
+            )
+        }
+    }
+}
+
+/// ` (did you mean X?)` for the closest candidate within edit distance 2 (ignoring case).
+fn did_you_mean(name: &str, candidates: impl Iterator<Item = String>) -> Option<String> {
+    let name = name.to_ascii_lowercase();
+    candidates
+        .map(|c| (levenshtein(&name, &c.to_ascii_lowercase()), c))
+        .filter(|(d, _)| *d <= 2)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| format!(" (did you mean {c}?)"))
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur.push(
+                (prev[j] + usize::from(ca != *cb))
+                    .min(prev[j + 1] + 1)
+                    .min(cur[j] + 1),
+            );
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// Duration units, largest first, in milliseconds.
+const UNITS: [(&str, u64); 7] = [
+    ("y", 365 * 86_400_000),
+    ("w", 7 * 86_400_000),
+    ("d", 86_400_000),
+    ("h", 3_600_000),
+    ("m", 60_000),
+    ("s", 1000),
+    ("ms", 1),
+];
+
+/// Parses a duration: `30d`, `12h`, `15m`, `10s`, `500ms`, `1w`, `1y` (= 365d), compound
+/// `1h30m` (units from largest to smallest, each at most once, like Prometheus), or `0`.
+/// Numbers are whole; signs and whitespace are rejected.
+///
+/// # Errors
+/// A message quoting the input and saying what is expected.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let bad = |why: &str| format!("invalid duration {s:?} ({why})");
+    let too_large = || format!("duration {s:?} is too large");
+    if s == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let (mut rest, mut total, mut next_unit) = (s, 0u64, 0);
+    if s.is_empty() {
+        return Err(bad(DURATION_HELP));
+    }
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let end = rest[digits..]
+            .find(|c: char| !c.is_ascii_alphabetic())
+            .map_or(rest.len(), |n| n + digits);
+        let unit = UNITS.iter().position(|(u, _)| *u == &rest[digits..end]);
+        let (Some(unit), true) = (unit, digits > 0) else {
+            return Err(bad(DURATION_HELP));
+        };
+        if unit < next_unit {
+            return Err(bad(
+                "units must go from largest to smallest, each at most once, e.g. 1h30m",
+            ));
+        }
+        let n: u64 = rest[..digits].parse().map_err(|_| too_large())?;
+        total = n
+            .checked_mul(UNITS[unit].1)
+            .and_then(|v| v.checked_add(total))
+            .ok_or_else(too_large)?;
+        (next_unit, rest) = (unit + 1, &rest[end..]);
+    }
+    Ok(Duration::from_millis(total))
+}
+
+/// Renders a duration in the compact canonical form [`parse_duration`] accepts, largest units
+/// first (`30d`, `2w`, `1y1d`, `1h30m`; weeks only for a whole number of weeks of days); zero
+/// is `0s`. Sub-millisecond precision is dropped.
+#[must_use]
+pub fn format_duration(d: Duration) -> String {
+    let (mut rest, mut out) = (d.as_millis(), String::new());
+    let day = u128::from(UNITS[2].1);
+    for (unit, size) in UNITS.map(|(u, n)| (u, u128::from(n))) {
+        if rest >= size && (unit != "w" || (rest / day).is_multiple_of(7)) {
+            let _ = write!(out, "{}{unit}", rest / size);
+            rest %= size;
+        }
+    }
+    if out.is_empty() { "0s".to_owned() } else { out }
+}
+
+/// Parses a byte size: a plain number of bytes (`1024`) or a number and a unit, binary `KiB`,
+/// `MiB`, `GiB`, `TiB` or decimal `B`, `KB`, `MB`, `GB`, `TB` (case-insensitive, one space
+/// allowed before it). Fractions (`1.5GiB`) are allowed if they come to whole bytes.
+///
+/// # Errors
+/// A message quoting the input and saying what is expected.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let bad = || {
+        format!(
+            "invalid size {s:?} (expected bytes, or a number and a unit: B, KB, MB, GB, TB, KiB, MiB, GiB, TiB — e.g. 128MiB)"
+        )
+    };
+    let too_large = || format!("size {s:?} is too large");
+    let (num, unit) = s.split_at(
+        s.find(|c: char| !c.is_ascii_digit() && c != '.')
+            .unwrap_or(s.len()),
+    );
+    let mult = match unit
+        .strip_prefix(' ')
+        .unwrap_or(unit)
+        .to_ascii_lowercase()
+        .as_str()
+    {
+        "" | "b" => 1,
+        "kb" => 1000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        "tb" => 1_000_000_000_000,
+        "kib" => KIB,
+        "mib" => MIB,
+        "gib" => GIB,
+        "tib" => TIB,
+        _ => return Err(bad()),
+    };
+    let (int, frac) = num.split_once('.').unwrap_or((num, ""));
+    if int.is_empty() || frac.contains('.') || (num.contains('.') && frac.is_empty()) {
+        return Err(bad());
+    }
+    let digits: u128 = format!("{int}{frac}").parse().map_err(|_| too_large())?;
+    let scale = u32::try_from(frac.len())
+        .ok()
+        .and_then(|k| 10u128.checked_pow(k))
+        .ok_or_else(too_large)?;
+    let bytes = digits.checked_mul(u128::from(mult)).ok_or_else(too_large)?;
+    if !bytes.is_multiple_of(scale) {
+        return Err(format!("size {s:?} is not a whole number of bytes"));
+    }
+    u64::try_from(bytes / scale).map_err(|_| too_large())
+}
+
+/// Bytes with the largest binary unit dividing them exactly (`128MiB`), else plain bytes.
+fn format_size(n: u64) -> String {
+    [("TiB", TIB), ("GiB", GIB), ("MiB", MIB), ("KiB", KIB)]
+        .into_iter()
+        .find(|(_, m)| n >= *m && n.is_multiple_of(*m))
+        .map_or_else(|| n.to_string(), |(unit, m)| format!("{}{unit}", n / m))
+}
+
+/// Parses a non-negative integer, optionally grouped with underscores (`4_000_000`).
+fn parse_count(s: &str) -> Result<u64, String> {
+    if !s
+        .split('_')
+        .all(|g| !g.is_empty() && g.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(format!(
+            "invalid integer {s:?} (expected digits, optionally grouped with underscores, e.g. 4_000_000)"
+        ));
+    }
+    s.replace('_', "")
+        .parse()
+        .map_err(|_| format!("integer {s:?} is too large"))
+}
+
+/// The value as a user would type it (environment, command line, docs).
+fn render_raw(v: &Val) -> String {
+    match v {
+        Val::Addr(a) => a.to_string(),
+        Val::Path(p) => p.display().to_string(),
+        Val::Duration(d) => format_duration(*d),
+        Val::Size(n) => format_size(*n),
+        Val::Count(n) => {
+            let digits = n.to_string();
+            let mut out = String::new();
+            for (i, c) in digits.chars().enumerate() {
+                if i > 0 && (digits.len() - i).is_multiple_of(3) {
+                    out.push('_');
+                }
+                out.push(c);
+            }
+            out
+        }
+        Val::Level(s) => s.clone(),
+        Val::Format(f) => f.as_str().to_owned(),
+    }
+}
+
+/// The value as a TOML literal: integers for counts and unit-less sizes, strings otherwise.
+fn render_toml(v: &Val) -> String {
+    let raw = render_raw(v);
+    let integer = match v {
+        Val::Size(n) => !raw.ends_with('B') && i64::try_from(*n).is_ok(),
+        Val::Count(n) => i64::try_from(*n).is_ok(),
+        _ => false,
+    };
+    if integer {
+        raw
+    } else {
+        toml::Value::String(raw).to_string()
+    }
+}
+
+impl Config {
+    /// The configuration as TOML with every key present, each preceded by its description as
+    /// a comment; [`load`] reads it back to an equal `Config` (non-UTF-8 paths are lossy).
+    #[must_use]
+    pub fn to_toml(&self) -> String {
+        let mut out = String::new();
+        for (i, spec) in KEYS.iter().enumerate() {
+            if i == 0 || KEYS[i - 1].section != spec.section {
+                let _ = writeln!(out, "{}[{}]", if i == 0 { "" } else { "\n" }, spec.section);
+            }
+            let _ = writeln!(
+                out,
+                "# {}\n{} = {}",
+                spec.doc,
+                spec.key,
+                render_toml(&(spec.get)(self))
+            );
+        }
+        out
+    }
+}
+
+/// The configuration reference in Markdown (for `docs/config.md`): precedence, value formats,
+/// and a table of every key with its environment variable, default and description.
+#[must_use]
+pub fn reference_markdown() -> String {
+    let defaults = Config::default();
+    let mut out = String::from(
+        "# Configuration reference\n\n\
+         <!-- Generated by config::reference_markdown() in src/config.rs; do not edit. -->\n\n\
+         Altimeter reads its configuration from, in increasing order of precedence: built-in \
+         defaults, a TOML file, environment variables `ALTIMETER_<SECTION>_<KEY>`, and \
+         command-line flags. Every layer is validated and all problems are reported together at \
+         start-up. Unknown sections, keys and `ALTIMETER_*` variables are errors, except \
+         `ALTIMETER_CONFIG` (the configuration file path) and `ALTIMETER_LOG` (a tracing filter).\n\n\
+         - **duration**: a whole number and a unit `ms`, `s`, `m`, `h`, `d`, `w`, `y` (365d), \
+         compound from largest to smallest unit (`1h30m`), or `0`; a string in TOML (`\"30d\"`).\n\
+         - **size**: bytes, or a number and a unit `KiB`, `MiB`, `GiB`, `TiB` (binary) or `B`, \
+         `KB`, `MB`, `GB`, `TB` (decimal), e.g. `1.5GiB`; in TOML a string or an integer of bytes.\n\
+         - **integer**: digits, optionally grouped with underscores (`4_000_000`).\n\
+         - **address**: `IP:port`, e.g. `0.0.0.0:8041` or `[::]:8041`.\n\n\
+         | Key | Environment variable | Default | Description |\n|---|---|---|---|\n",
+    );
+    for spec in KEYS {
+        let value = (spec.get)(&defaults);
+        let (key, env, doc) = (spec.path(), spec.env_name(), spec.doc.replace('|', "\\|"));
+        let (kind, default) = (describe(&value).0, render_raw(&value));
+        let _ = writeln!(out, "| `{key}` | `{env}` | `{default}` | *{kind}*: {doc} |");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(v: &[(&str, &str)]) -> Vec<(String, String)> {
+        v.iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    /// Loads `text` as a config file (written to a temporary path) plus env and overrides.
+    fn load_text(
+        text: &str,
+        env: &[(&str, &str)],
+        cli: &[(&str, String, &str)],
+    ) -> (Result<Config, ConfigErrors>, String) {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let name = format!(
+            "altimeter-cfg-{}-{}.toml",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        );
+        let path = std::env::temp_dir().join(name);
+        std::fs::write(&path, text).expect("write temp file");
+        let r = load(Some(&path), vars(env), cli);
+        std::fs::remove_file(&path).expect("remove temp file");
+        (r, format!("config file {}", path.display()))
+    }
+
+    fn errs(text: &str, env: &[(&str, &str)]) -> Vec<String> {
+        let e = load_text(text, env, &[]).0.expect_err("expected errors").0;
+        e.iter()
+            .map(|e| format!("{}: {}", e.key, e.message))
+            .collect()
+    }
+
+    fn days(n: u64) -> Duration {
+        Duration::from_secs(n * 86_400)
+    }
+
+    #[test]
+    fn defaults_and_key_table() {
+        let c = load(None, vars(&[]), &[]).expect("defaults are valid");
+        assert_eq!(c, Config::default());
+        assert_eq!(c.server.listen.to_string(), "127.0.0.1:8041");
+        assert_eq!(
+            (c.storage.retention, c.storage.head_max_age),
+            (days(30), Duration::from_secs(3600))
+        );
+        let mut c = Config::default();
+        for spec in KEYS {
+            let v = (spec.get)(&c);
+            assert_eq!(
+                parse_raw(&v, &render_raw(&v)),
+                Ok(v.clone()),
+                "{}",
+                spec.path()
+            );
+            (spec.set)(&mut c, v);
+        }
+        assert_eq!(c, Config::default());
+    }
+
+    #[test]
+    #[rustfmt::skip] // keep the case tables compact
+    fn durations() {
+        let ms = Duration::from_millis;
+        for (s, d) in [
+            ("0", ms(0)), ("0s", ms(0)), ("30d", days(30)), ("12h", ms(43_200_000)), ("15m", ms(900_000)),
+            ("10s", ms(10_000)), ("500ms", ms(500)), ("1w", days(7)), ("1y", days(365)),
+            ("1h30m", ms(5_400_000)), ("1d2h3m4s5ms", ms(93_784_005)),
+        ] {
+            assert_eq!(parse_duration(s), Ok(d), "{s}");
+        }
+        for s in ["", "3x", "h", "30", "1.5h", "-1h", " 1h", "1h ", "1H", "1h30", "m30"] {
+            assert!(parse_duration(s).expect_err(s).contains(DURATION_HELP), "{s}");
+        }
+        assert_eq!(parse_duration("3x").expect_err("3x"),
+            "invalid duration \"3x\" (expected a number and a unit: ms, s, m, h, d, w, y — e.g. 30d)");
+        for (s, why) in [("30m1h", "largest to smallest"), ("1h1h", "largest to smallest"),
+            ("99999999999999y", "too large"), ("99999999999999999999999ms", "too large")] {
+            assert!(parse_duration(s).expect_err(s).contains(why), "{s}");
+        }
+        for (d, s) in [
+            (ms(0), "0s"), (days(30), "30d"), (days(14), "2w"), (days(365), "1y"), (days(366), "1y1d"),
+            (days(372), "1y1w"), (ms(5_400_000), "1h30m"), (ms(1500), "1s500ms"), (Duration::from_micros(1), "0s"),
+        ] {
+            assert_eq!(format_duration(d), s);
+        }
+        for n in [1, 999, 60_000, 86_399_999, 90 * 86_400_000, 800 * 86_400_000 + 1234] {
+            assert_eq!(parse_duration(&format_duration(ms(n))), Ok(ms(n)), "{n}");
+        }
+    }
+
+    #[test]
+    #[rustfmt::skip] // keep the case tables compact
+    fn sizes_and_counts() {
+        for (s, n) in [
+            ("1024", 1024), ("0", 0), ("128MiB", 128 * MIB), ("1GiB", GIB), ("512KiB", 512 * KIB),
+            ("10MB", 10_000_000), ("1.5GiB", GIB + GIB / 2), ("2 tib", 2 * TIB), ("7B", 7),
+        ] {
+            assert_eq!(parse_size(s), Ok(n), "{s}");
+        }
+        for s in ["", "MiB", "1.MiB", ".5MiB", "1..5MiB", "10XB", "-1", "1_000", "1.5.5KiB", "1  MiB"] {
+            assert!(parse_size(s).expect_err(s).starts_with("invalid size"), "{s}");
+        }
+        for (s, why) in [("1.5B", "whole number of bytes"), ("20000000TiB", "too large"),
+            ("999999999999999999999999999999999999999999", "too large")] {
+            assert!(parse_size(s).expect_err(s).contains(why), "{s}");
+        }
+        assert_eq!([format_size(128 * MIB), format_size(1000), format_size(1536 * MIB)], ["128MiB", "1000", "1536MiB"]);
+        assert_eq!((parse_count("4_000_000"), parse_count("1000")), (Ok(4_000_000), Ok(1000)));
+        for s in ["", "_1", "1_", "1__0", "1e6", "-5", "99999999999999999999"] {
+            assert!(parse_count(s).is_err(), "{s}");
+        }
+        assert_eq!(render_raw(&Val::Count(12_345)), "12_345");
+    }
+
+    #[test]
+    fn file_values() {
+        let text = r#"
+            [server]
+            listen = "0.0.0.0:9000"
+            data_dir = "/var/lib/altimeter"
+            [storage]
+            retention = "90d"
+            head_max_samples = "2_000_000"
+            wal_segment_size = 67108864
+            out_of_order_window = "1h30m"
+            [ingest]
+            max_body_bytes = "1MiB"
+            [log]
+            level = "info,altimeter_tsdb=debug"
+            format = "json"
+        "#;
+        let c = load_text(text, &[], &[]).0.expect("valid");
+        assert_eq!(c.server.listen.to_string(), "0.0.0.0:9000");
+        assert_eq!(c.server.data_dir, PathBuf::from("/var/lib/altimeter"));
+        assert_eq!(
+            (c.storage.retention, c.storage.head_max_samples),
+            (days(90), 2_000_000)
+        );
+        assert_eq!(
+            (c.storage.wal_segment_size, c.ingest.max_body_bytes),
+            (64 * MIB, MIB)
+        );
+        assert_eq!(c.storage.out_of_order_window, Duration::from_secs(5400));
+        assert_eq!(
+            (c.log.level.as_str(), c.log.format),
+            ("info,altimeter_tsdb=debug", LogFormat::Json)
+        );
+        let c = load_text("[storage]\nhead_max_samples = 5_000\n", &[], &[])
+            .0
+            .expect("valid");
+        assert_eq!(c.storage.head_max_samples, 5000);
+    }
+
+    #[test]
+    fn unreadable_file_and_syntax_error() {
+        let e = load(Some(Path::new("/nonexistent/a.toml")), vars(&[]), &[])
+            .expect_err("missing")
+            .0;
+        assert_eq!(e.len(), 1);
+        assert!(
+            e[0].to_string()
+                .starts_with("config file /nonexistent/a.toml: cannot read the file: ")
+        );
+        let e = errs("[server]\nlisten = \"1.2.3.4:5\"\nretention = = 3\n", &[]);
+        assert_eq!(e.len(), 1);
+        assert!(
+            e[0].starts_with(": TOML syntax error at line 3, column 13: "),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn unknown_names_with_hints() {
+        let text = "listen = \"x\"\n[stroage]\n[storage]\nretenton = \"1d\"\nmax_future = \"1h\"\nbogus = 1\n[zzz]\n";
+        let mut e = errs(
+            text,
+            &[
+                ("ALTIMETER_SERVR_LISTEN", "1.2.3.4:5"),
+                ("ALTIMETER_FOO", "1"),
+            ],
+        );
+        e.sort();
+        assert_eq!(
+            e,
+            [
+                ": unknown environment variable (configuration variables are ALTIMETER_<SECTION>_<KEY>)",
+                ": unknown environment variable (did you mean ALTIMETER_SERVER_LISTEN?)",
+                "listen: unknown top-level key (did you mean server.listen? keys belong in a [server] section)",
+                "storage.bogus: unknown key (valid keys in [storage]: retention, block_duration, head_max_samples, \
+             head_max_age, wal_segment_size, compaction_interval, out_of_order_window)",
+                "storage.max_future: unknown key (did you mean ingest.max_future? it belongs in [ingest])",
+                "storage.retenton: unknown key (did you mean retention?)",
+                "stroage: unknown section (did you mean storage?)",
+                "zzz: unknown section",
+            ]
+        );
+        let cli = [
+            ("server.lisen", "1.2.3.4:5".to_owned(), "command line --set"),
+            ("nodot", String::new(), "cli"),
+        ];
+        let e = load(None, vars(&[]), &cli).expect_err("unknown").0;
+        assert_eq!(
+            e[0].to_string(),
+            "command line --set: server.lisen: unknown configuration key (did you mean server.listen?)"
+        );
+        assert_eq!(e[1].to_string(), "cli: nodot: unknown configuration key");
+    }
+
+    #[test]
+    fn wrong_types_and_invalid_values() {
+        let text = "server = 5\n[storage]\nretention = 30\nhead_max_samples = 1.5\nwal_segment_size = -5\n\
+                    [log]\nformat = true\nlevel = \"verbose\"\n";
+        assert_eq!(
+            errs(text, &[]),
+            [
+                "log.format: expected a string, \"text\" or \"json\", found boolean",
+                "log.level: invalid log level \"verbose\" (expected trace, debug, info, warn, error, off, or directives containing '=' such as \"info,altimeter_tsdb=debug\")",
+                "server: expected a table [server], found integer",
+                "storage.head_max_samples: expected an integer (e.g. 4_000_000), found float",
+                "storage.retention: expected a duration string (e.g. \"30d\" or \"1h30m\"), found integer",
+                "storage.wal_segment_size: must not be negative, found -5",
+            ]
+        );
+        let text =
+            "[server]\nlisten = \"localhost:80\"\ndata_dir = \"\"\n[log]\nformat = \"xml\"\n";
+        let e = errs(text, &[]);
+        assert_eq!(
+            e[0],
+            "log.format: invalid log format \"xml\" (expected \"text\" or \"json\")"
+        );
+        assert_eq!(e[1], "server.data_dir: must not be empty");
+        assert!(
+            e[2].starts_with("server.listen: invalid address \"localhost:80\" (expected IP:port")
+        );
+    }
+
+    #[test]
+    fn all_errors_reported_together_across_layers() {
+        let cli = [(
+            "storage.compaction_interval",
+            "100ms".to_owned(),
+            "command line --compaction-interval",
+        )];
+        let env = [("ALTIMETER_INGEST_MAX_FUTURE", "soon")];
+        let (r, file) = load_text(
+            "[storage]\nretention = \"3x\"\nhead_max_samples = 10\n",
+            &env,
+            &cli,
+        );
+        let text = r.expect_err("invalid").to_string();
+        let expected = [
+            "invalid configuration (4 errors):".to_owned(),
+            format!("  {file}: storage.head_max_samples: 10 is too small (must be at least 1000)"),
+            format!("  {file}: storage.retention: invalid duration \"3x\" ({DURATION_HELP})"),
+            format!("  environment ALTIMETER_INGEST_MAX_FUTURE: ingest.max_future: invalid duration \"soon\" ({DURATION_HELP})"),
+            "  command line --compaction-interval: storage.compaction_interval: 100ms is too short (must be at least 1s)".to_owned(),
+        ];
+        assert_eq!(text.lines().collect::<Vec<_>>(), expected);
+        let one = ConfigErrors(vec![ConfigError {
+            source: "a".into(),
+            key: String::new(),
+            message: "b".into(),
+        }]);
+        assert_eq!(one.to_string(), "invalid configuration (1 error):\n  a: b");
+    }
+
+    #[test]
+    fn precedence_env_over_file_cli_over_env() {
+        let text = "[storage]\nretention = \"10d\"\nblock_duration = \"1h\"\n[server]\nlisten = \"127.0.0.1:1\"\n";
+        let env = [
+            ("ALTIMETER_STORAGE_RETENTION", "90d"),
+            ("ALTIMETER_SERVER_LISTEN", "0.0.0.0:9000"),
+            ("ALTIMETER_LOG", "not a level"),
+            ("ALTIMETER_CONFIG", "/etc/altimeter.toml"),
+            ("PATH", "/bin"),
+        ];
+        let c = load_text(text, &env, &[]).0.expect("valid");
+        assert_eq!(
+            (c.storage.retention, c.storage.block_duration),
+            (days(90), Duration::from_secs(3600))
+        );
+        assert_eq!(c.server.listen.to_string(), "0.0.0.0:9000");
+        let cli = [(
+            "server.listen",
+            "[::1]:7000".to_owned(),
+            "command line --listen",
+        )];
+        let c = load_text(text, &env, &cli).0.expect("valid");
+        assert_eq!(
+            (c.server.listen.to_string(), c.storage.retention),
+            ("[::1]:7000".to_owned(), days(90))
+        );
+    }
+
+    #[test]
+    fn cross_field_rules() {
+        let e = load(None, vars(&[("ALTIMETER_STORAGE_RETENTION", "1h")]), &[])
+            .expect_err("block > retention")
+            .0;
+        assert_eq!(
+            e[0].to_string(),
+            "built-in default: storage.block_duration: 2h is longer than storage.retention = 1h \
+            (from environment ALTIMETER_STORAGE_RETENTION); a block must fit in the retention period (retention 0 keeps data forever)"
+        );
+        let e = errs("[ingest]\nmax_decompressed_bytes = \"16MiB\"\n", &[]);
+        assert_eq!(
+            e,
+            [
+                "ingest.max_decompressed_bytes: 16MiB is smaller than ingest.max_body_bytes = 32MiB (from built-in default); it must be at least as large"
+            ]
+        );
+        let ok = |key: &str, value: &str| load(None, vars(&[(key, value)]), &[]).is_ok();
+        assert!(
+            ok("ALTIMETER_STORAGE_RETENTION", "0"),
+            "retention 0 = forever"
+        );
+        assert!(!ok("ALTIMETER_STORAGE_BLOCK_DURATION", "0"));
+        for (size, valid) in [
+            ("1MiB", true),
+            ("4GiB", true),
+            ("1048575", false),
+            ("4097MiB", false),
+        ] {
+            assert_eq!(
+                ok("ALTIMETER_STORAGE_WAL_SEGMENT_SIZE", size),
+                valid,
+                "{size}"
+            );
+        }
+        assert!(
+            !ok("ALTIMETER_STORAGE_HEAD_MAX_SAMPLES", "999")
+                && ok("ALTIMETER_STORAGE_HEAD_MAX_SAMPLES", "1000")
+        );
+        assert!(
+            !ok("ALTIMETER_STORAGE_COMPACTION_INTERVAL", "999ms")
+                && ok("ALTIMETER_STORAGE_COMPACTION_INTERVAL", "1s")
+        );
+        assert!(!ok("ALTIMETER_INGEST_MAX_BODY_BYTES", "0"));
+        // An invalid retention is reported once, without follow-on cross-field noise.
+        let e = errs(
+            "[storage]\nretention = \"x\"\nblock_duration = \"60d\"\n",
+            &[],
+        );
+        assert_eq!(e.len(), 1, "{e:?}");
+    }
+
+    #[test]
+    fn to_toml_round_trips() {
+        let text = Config::default().to_toml();
+        for spec in KEYS {
+            assert!(text.contains(&format!("\n{} = ", spec.key)), "{}", spec.key);
+        }
+        for line in [
+            "retention = \"30d\"",
+            "head_max_samples = 4_000_000",
+            "wal_segment_size = \"128MiB\"",
+        ] {
+            assert!(text.contains(line), "{line}");
+        }
+        assert_eq!(load_text(&text, &[], &[]).0, Ok(Config::default()));
+        let mut c = Config::default();
+        c.server.data_dir = PathBuf::from("C:\\data \"quoted\"");
+        c.storage.retention = Duration::ZERO;
+        c.storage.block_duration = Duration::from_millis(5_400_500);
+        c.storage.wal_segment_size = MIB + 1;
+        c.log = LogConfig {
+            level: "info,a=debug".to_owned(),
+            format: LogFormat::Json,
+        };
+        let text = c.to_toml();
+        assert!(text.contains("wal_segment_size = 1048577"));
+        assert_eq!(load_text(&text, &[], &[]).0, Ok(c));
+    }
+
+    #[test]
+    fn reference_and_hints() {
+        let md = reference_markdown();
+        for spec in KEYS {
+            assert!(md.contains(&format!("| `{}` | `{}` |", spec.path(), spec.env_name())));
+        }
+        assert!(md.contains(
+            "| `storage.retention` | `ALTIMETER_STORAGE_RETENTION` | `30d` | *duration*: "
+        ));
+        assert_eq!(
+            (
+                levenshtein("retention", "retenton"),
+                levenshtein("", "abc"),
+                levenshtein("kitten", "sitting")
+            ),
+            (1, 3, 3)
+        );
+        assert_eq!(
+            did_you_mean("Retention", ["retention".to_owned()].into_iter()).as_deref(),
+            Some(" (did you mean retention?)")
+        );
+        assert_eq!(
+            did_you_mean("zzzzzz", ["retention".to_owned()].into_iter()),
+            None
+        );
+    }
+}

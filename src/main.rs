@@ -1,0 +1,25 @@
+//! `altimeter`: one binary for metering and monitoring a cloud.
+//!
+//! `altimeter serve` runs the server (ingest, TSDB, query APIs);
+//! `altimeter all-in-one` is the single-machine default; `altimeter config`
+//! checks a configuration file or prints the reference.
+
+mod cli;
+mod config;
+mod process;
+mod server;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    match cli::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("altimeter: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -63,7 +63,11 @@ fn load(
     file: Option<&std::path::Path>,
     overrides: &[(&str, String, &str)],
 ) -> anyhow::Result<Config> {
-    config::load(file, std::env::vars(), overrides).map_err(|e| anyhow::anyhow!("{e}"))
+    // vars_os: a non-UTF-8 variable elsewhere in the environment must not
+    // crash start-up; ALTIMETER_* ones are always UTF-8 in practice.
+    let env = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
+    config::load(file, env, overrides).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// Runs the parsed command line.

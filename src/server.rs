@@ -127,20 +127,6 @@ fn openmetrics_to_text(om: &str) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::openmetrics_to_text;
-
-    #[test]
-    fn counters_get_total_in_help_and_type() {
-        let om = "# HELP a_ops Ops.\n# TYPE a_ops counter\na_ops_total 3\n# HELP b_size Size.\n# TYPE b_size gauge\n# UNIT b_size bytes\nb_size 1\n# EOF\n";
-        assert_eq!(
-            openmetrics_to_text(om),
-            "# HELP a_ops_total Ops.\n# TYPE a_ops_total counter\na_ops_total 3\n# HELP b_size Size.\n# TYPE b_size gauge\nb_size 1\n"
-        );
-    }
-}
-
 fn tsdb_options(cfg: &Config) -> TsdbOptions {
     let s = &cfg.storage;
     TsdbOptions {
@@ -247,4 +233,18 @@ async fn shutdown_signal() {
     }
     tracing::info!("shutting down");
     tokio::time::sleep(Duration::from_millis(10)).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::openmetrics_to_text;
+
+    #[test]
+    fn counters_get_total_in_help_and_type() {
+        let om = "# HELP a_ops Ops.\n# TYPE a_ops counter\na_ops_total 3\n# HELP b_size Size.\n# TYPE b_size gauge\n# UNIT b_size bytes\nb_size 1\n# EOF\n";
+        assert_eq!(
+            openmetrics_to_text(om),
+            "# HELP a_ops_total Ops.\n# TYPE a_ops_total counter\na_ops_total 3\n# HELP b_size Size.\n# TYPE b_size gauge\nb_size 1\n"
+        );
+    }
 }

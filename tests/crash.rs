@@ -158,7 +158,7 @@ fn sigkill_during_ingest_loses_no_acknowledged_sample() {
             .collect();
         let mut present: Vec<u64> = got
             .iter()
-            .filter(|v| **v as u64 % 2 == 0)
+            .filter(|v| (**v as u64).is_multiple_of(2))
             .map(|v| *v as u64 / 2)
             .collect();
         present.sort_unstable();

@@ -59,10 +59,10 @@ impl Server {
         let t0 = Instant::now();
         let client = reqwest::blocking_client();
         loop {
-            if let Ok(r) = client.get(format!("{}/-/ready", self.url)).send() {
-                if r.status() == 200 {
-                    return;
-                }
+            if let Ok(r) = client.get(format!("{}/-/ready", self.url)).send()
+                && r.status() == 200
+            {
+                return;
             }
             assert!(
                 t0.elapsed() < Duration::from_secs(60),

@@ -134,7 +134,8 @@ pub fn from_decimal(m: i64, k: u8) -> f64 {
 #[inline]
 pub fn to_decimal_at(v: f64, k: u8) -> Option<i64> {
     let scaled = v * POW10[usize::from(k)];
-    if !(scaled.abs() < MANTISSA_LIMIT) {
+    // NaN compares false, so this also rejects NaN.
+    if scaled.abs().partial_cmp(&MANTISSA_LIMIT) != Some(std::cmp::Ordering::Less) {
         return None; // NaN, Inf, or too large
     }
     let m = scaled.round() as i64;

@@ -439,10 +439,7 @@ pub fn replay(dir: &Path, mut apply: impl FnMut(ReplayRecord)) -> Result<ReplayS
                 });
             }
             let mut pos = HEADER_LEN as usize;
-            loop {
-                let Some(frame) = data.get(pos..pos + FRAME_LEN) else {
-                    break;
-                };
+            while let Some(frame) = data.get(pos..pos + FRAME_LEN) {
                 let len = u32::from_le_bytes([frame[0], frame[1], frame[2], frame[3]]) as usize;
                 let crc = u32::from_le_bytes([frame[4], frame[5], frame[6], frame[7]]);
                 if len > MAX_RECORD {

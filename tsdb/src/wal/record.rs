@@ -108,7 +108,7 @@ mod tests {
         let labels = Labels::from_pairs([("__name__", "up"), ("job", "x")]).unwrap();
         let mut buf = Vec::new();
         encode_series_defs(&mut buf, [(5u64, &labels)].into_iter());
-        let samples = vec![
+        let samples = [
             (5u64, Sample::new(1000, 1.5)),
             (5, Sample::new(990, f64::NAN)),
         ];

@@ -23,8 +23,10 @@ use crate::config::{Config, LogConfig, LogFormat};
 pub fn init_logging(cfg: &LogConfig) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("ALTIMETER_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&cfg.level));
+    use std::io::IsTerminal;
     let b = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match cfg.format {
         LogFormat::Json => b.json().init(),

@@ -403,5 +403,8 @@ fn reference_and_hints() {
 #[test]
 fn docs_config_md_is_the_generated_reference() {
     // Regenerate with: altimeter config reference > docs/config.md
-    assert_eq!(include_str!("../../docs/config.md").trim_end(), reference_markdown().trim_end());
+    assert_eq!(
+        include_str!("../../docs/config.md").trim_end(),
+        reference_markdown().trim_end()
+    );
 }

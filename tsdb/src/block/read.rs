@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use altimeter_model::{Label, Labels, Sample};
+use altimeter_model::{Labels, Sample};
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::{Int8Type, Int64Type, UInt64Type};
 use futures::TryStreamExt;
@@ -207,27 +207,28 @@ async fn read_series(
         .build()?;
     let mut out = HashMap::new();
     while let Some(b) = stream.try_next().await? {
-        if b.num_columns() < 7 {
-            return Err(invalid(id, "series.parquet has too few columns"));
-        }
-        let sid = b.column(0).as_primitive::<UInt64Type>();
-        let labels = b.column(2).as_string::<i32>();
-        let first = b.column(3).as_primitive::<UInt64Type>();
-        let rows = b.column(4).as_primitive::<UInt64Type>();
-        let min_t = b.column(5).as_primitive::<Int64Type>();
-        let max_t = b.column(6).as_primitive::<Int64Type>();
+        let col = |name: &str| {
+            b.column_by_name(name)
+                .ok_or_else(|| invalid(id, format!("series.parquet has no column {name:?}")))
+        };
+        let sid = col("series_id")?.as_primitive::<UInt64Type>();
+        let first = col("first_row")?.as_primitive::<UInt64Type>();
+        let rows = col("rows")?.as_primitive::<UInt64Type>();
+        let min_t = col("min_t")?.as_primitive::<Int64Type>();
+        let max_t = col("max_t")?.as_primitive::<Int64Type>();
+        let labels = col("labels")?.as_struct();
+        let children: Vec<(&str, &arrow::array::StringArray)> = labels
+            .fields()
+            .iter()
+            .zip(labels.columns())
+            .map(|(f, c)| (f.name().as_str(), c.as_string::<i32>()))
+            .collect();
         for i in 0..b.num_rows() {
-            if labels.is_null(i) {
-                return Err(invalid(id, "series.parquet has a null labels cell"));
-            }
-            let map: serde_json::Map<String, serde_json::Value> =
-                serde_json::from_str(labels.value(i))
-                    .map_err(|e| invalid(id, format!("series.parquet labels: {e}")))?;
-            let ls: Vec<Label> = map
-                .into_iter()
-                .map(|(k, v)| Label::new(k, v.as_str().unwrap_or_default()))
-                .collect();
-            let ls = Labels::from_pairs(ls.into_iter().map(|l| (l.name, l.value)))
+            let pairs = children
+                .iter()
+                .filter(|(_, c)| c.is_valid(i))
+                .map(|(n, c)| (*n, c.value(i)));
+            let ls = Labels::from_pairs(pairs)
                 .map_err(|e| invalid(id, format!("series.parquet labels: {e}")))?;
             out.insert(
                 sid.value(i),

@@ -1,12 +1,13 @@
 //! Writing a block: sort series by labels, encode values as exact decimals,
 //! and write the Parquet files with encodings chosen for size.
 
+use std::collections::BTreeSet;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use altimeter_model::{Labels, Sample};
-use arrow::array::{ArrayRef, Int8Array, Int64Array, StringArray, UInt64Array};
+use arrow::array::{Array, ArrayRef, Int8Array, Int64Array, StringArray, StructArray, UInt64Array};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use parquet::arrow::ArrowWriter;
@@ -39,18 +40,9 @@ pub fn data_schema() -> SchemaRef {
     ]))
 }
 
-/// The schema of `series.parquet`.
-pub fn series_schema() -> SchemaRef {
-    Arc::new(Schema::new(vec![
-        Field::new("series_id", DataType::UInt64, false),
-        Field::new("metric", DataType::Utf8, false),
-        Field::new("labels", DataType::Utf8, false),
-        Field::new("first_row", DataType::UInt64, false),
-        Field::new("rows", DataType::UInt64, false),
-        Field::new("min_t", DataType::Int64, false),
-        Field::new("max_t", DataType::Int64, false),
-    ]))
-}
+/// The fixed columns of `series.parquet`; a `labels` struct column with one
+/// nullable, dictionary-encoded string field per label name follows.
+pub const SERIES_FIXED_COLUMNS: [&str; 5] = ["series_id", "first_row", "rows", "min_t", "max_t"];
 
 /// Encodings measured on the cloudgen 100×20×1 h set (docs/format/blocks.md):
 /// per-series deltas in BYTE_STREAM_SPLIT + zstd beat DELTA_BINARY_PACKED,
@@ -129,12 +121,28 @@ impl ValueDecoder {
     }
 }
 
-fn labels_json(labels: &Labels) -> String {
-    let map: serde_json::Map<String, serde_json::Value> = labels
+/// The `labels` struct column: one field per label name present in the
+/// block (sorted), null where a series lacks that label. Dictionary encoding
+/// stores each distinct value once, however many series share it.
+fn labels_struct(labels: &[&Labels]) -> StructArray {
+    let names: BTreeSet<&str> = labels
         .iter()
-        .map(|l| (l.name.clone(), serde_json::Value::String(l.value.clone())))
+        .flat_map(|l| l.iter().map(|x| x.name.as_str()))
         .collect();
-    serde_json::Value::Object(map).to_string()
+    let fields: Vec<(Arc<Field>, ArrayRef)> = names
+        .into_iter()
+        .map(|name| {
+            let col: StringArray = labels.iter().map(|l| l.get(name)).collect();
+            (
+                Arc::new(Field::new(name, DataType::Utf8, true)),
+                Arc::new(col) as ArrayRef,
+            )
+        })
+        .collect();
+    if fields.is_empty() {
+        return StructArray::new_empty_fields(labels.len(), None);
+    }
+    StructArray::from(fields)
 }
 
 /// Streams series, in label order, into a new block's files in a local
@@ -272,19 +280,24 @@ impl BlockWriter {
         }
         let data_bytes = f.metadata().map_err(io(&self.staging))?.len();
         let r = &self.rows_meta;
-        let sschema = series_schema();
+        let all_labels: Vec<&Labels> = r.iter().map(|r| &r.1).collect();
+        let labels = labels_struct(&all_labels);
+        let mut fields: Vec<Field> = vec![
+            Field::new(SERIES_FIXED_COLUMNS[0], DataType::UInt64, false),
+            Field::new(SERIES_FIXED_COLUMNS[1], DataType::UInt64, false),
+            Field::new(SERIES_FIXED_COLUMNS[2], DataType::UInt64, false),
+            Field::new(SERIES_FIXED_COLUMNS[3], DataType::Int64, false),
+            Field::new(SERIES_FIXED_COLUMNS[4], DataType::Int64, false),
+        ];
+        fields.push(Field::new("labels", labels.data_type().clone(), false));
+        let sschema = Arc::new(Schema::new(fields));
         let cols: Vec<ArrayRef> = vec![
             Arc::new(UInt64Array::from_iter_values(r.iter().map(|r| r.0))),
-            Arc::new(StringArray::from_iter_values(
-                r.iter().map(|r| r.1.metric_name()),
-            )),
-            Arc::new(StringArray::from_iter_values(
-                r.iter().map(|r| labels_json(&r.1)),
-            )),
             Arc::new(UInt64Array::from_iter_values(r.iter().map(|r| r.2))),
             Arc::new(UInt64Array::from_iter_values(r.iter().map(|r| r.3))),
             Arc::new(Int64Array::from_iter_values(r.iter().map(|r| r.4))),
             Arc::new(Int64Array::from_iter_values(r.iter().map(|r| r.5))),
+            Arc::new(labels),
         ];
         let path = self.staging.join("series.parquet");
         let sf = File::create(&path).map_err(io(&path))?;

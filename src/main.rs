@@ -11,6 +11,12 @@ mod server;
 
 use std::process::ExitCode;
 
+/// mimalloc instead of glibc malloc: ingest allocates and frees request
+/// buffers on several threads, where glibc's per-thread arenas hold on to
+/// freed memory.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::Parser;
 
 fn main() -> ExitCode {

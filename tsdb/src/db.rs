@@ -629,45 +629,70 @@ impl Tsdb {
         }
     }
 
+    /// Writes a frozen head into one block per `block_duration` window it
+    /// touches. Series are decoded one at a time, in label order, straight into
+    /// the block writer, so memory stays bounded by one series and the
+    /// writer's row-group buffer, not by the size of the head.
     async fn persist_frozen(
         &self,
-        frozen: &Frozen,
+        frozen: &Arc<Frozen>,
     ) -> Result<(Vec<Arc<Block>>, FlushStats), TsdbError> {
         let window = dur_ms(self.opts.block_duration).max(1);
-        let mut by_window: BTreeMap<i64, Vec<(SeriesId, Labels, Vec<Sample>)>> = BTreeMap::new();
-        let mut stats = FlushStats::default();
-        for (e, buf) in &frozen.series {
-            let samples = buf.to_samples();
-            stats.series += 1;
-            stats.samples += samples.len() as u64;
-            let mut start = 0;
-            while start < samples.len() {
-                let w = samples[start].t.div_euclid(window);
-                let end = start + samples[start..].partition_point(|s| s.t.div_euclid(window) == w);
-                by_window.entry(w).or_default().push((
-                    e.id,
-                    e.labels.clone(),
-                    samples[start..end].to_vec(),
-                ));
-                start = end;
+        let mut windows: std::collections::BTreeSet<i64> = std::collections::BTreeSet::new();
+        for (_, buf) in &frozen.series {
+            if let Some((a, b)) = buf.time_range() {
+                let (wa, wb) = (a.div_euclid(window), b.div_euclid(window));
+                if wa == wb {
+                    windows.insert(wa);
+                } else {
+                    windows.extend(buf.to_samples().iter().map(|s| s.t.div_euclid(window)));
+                }
             }
         }
-        let mut blocks = Vec::new();
-        for (_, series) in by_window {
-            let id = self.new_block_id();
-            if let Some(b) = crate::block::write_block(
-                &self.store,
-                self.staging(&id),
-                &id,
-                frozen.seq,
-                0,
-                Vec::new(),
-                series,
-            )
-            .await?
-            {
-                blocks.push(Arc::new(b));
+        let jobs: Vec<(i64, String, PathBuf)> = windows
+            .into_iter()
+            .map(|w| {
+                let id = self.new_block_id();
+                let staging = self.staging(&id);
+                (w, id, staging)
+            })
+            .collect();
+        let frozen2 = frozen.clone();
+        let staged = tokio::task::spawn_blocking(move || -> Result<_, BlockError> {
+            let mut order: Vec<usize> = (0..frozen2.series.len()).collect();
+            order.sort_by(|a, b| {
+                frozen2.series[*a]
+                    .0
+                    .labels
+                    .cmp(&frozen2.series[*b].0.labels)
+            });
+            let mut stats = FlushStats::default();
+            let mut staged = Vec::new();
+            for (w, id, staging) in jobs {
+                let lo = w.saturating_mul(window);
+                let hi = (w + 1).saturating_mul(window) - 1;
+                let mut writer = BlockWriter::new(&id, staging, 3)?;
+                for &i in &order {
+                    let (e, buf) = &frozen2.series[i];
+                    if buf.time_range().is_some_and(|(a, b)| a <= hi && b >= lo) {
+                        writer.push(e.id, &e.labels, &buf.samples_in(lo, hi))?;
+                    }
+                }
+                stats.samples += writer.samples();
+                if let Some(done) = writer.finish(frozen2.seq, 0, Vec::new())? {
+                    staged.push(done);
+                }
             }
+            stats.series = frozen2.series.len() as u64;
+            Ok((staged, stats))
+        })
+        .await
+        .map_err(|e| TsdbError::Io(format!("flush task failed: {e}")))?;
+        let (staged, mut stats) = staged?;
+        let mut blocks = Vec::new();
+        for (dir, meta) in staged {
+            self.store.publish(&dir, &meta).await?;
+            blocks.push(Arc::new(Block::open(&self.store, &meta.id).await?));
         }
         stats.blocks = blocks.len() as u64;
         Ok((blocks, stats))

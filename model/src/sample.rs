@@ -17,9 +17,4 @@ impl Sample {
     pub fn new(t: i64, v: f64) -> Self {
         Self { t, v }
     }
-
-    /// Bitwise equality: `NaN == NaN` when the bits agree.
-    pub fn same_bits(&self, other: &Sample) -> bool {
-        self.t == other.t && self.v.to_bits() == other.v.to_bits()
-    }
 }

@@ -87,16 +87,6 @@ impl Index {
         self.len() == 0
     }
 
-    /// Finds a series by hash and an equality test on its labels, without allocating.
-    pub fn lookup(&self, hash: u64, eq: impl Fn(&Labels) -> bool) -> Option<Arc<SeriesEntry>> {
-        let g = self.inner.read();
-        g.by_hash
-            .get(&hash)?
-            .iter()
-            .find(|e| eq(&e.labels))
-            .cloned()
-    }
-
     /// Resolves many series at once under one read lock; `None` where unknown.
     pub fn lookup_many<T>(
         &self,

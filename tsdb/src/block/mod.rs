@@ -20,7 +20,7 @@ mod write;
 pub use meta::BlockMeta;
 pub use read::{Block, SeriesRange};
 pub use store::BlockStore;
-pub use write::{BlockInput, BlockWriter, write_block};
+pub use write::BlockWriter;
 
 /// Block errors.
 #[derive(Debug, thiserror::Error)]

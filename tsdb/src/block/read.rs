@@ -183,12 +183,6 @@ impl Block {
         out.retain(|(_, s)| !s.is_empty());
         Ok(out)
     }
-
-    /// Every sample of the block, series by series (for compaction and SQL).
-    pub async fn read_all(&self) -> Result<Vec<(SeriesId, Vec<Sample>)>, BlockError> {
-        let ids: Vec<SeriesId> = self.series.keys().copied().collect();
-        self.read(&ids, i64::MIN, i64::MAX).await
-    }
 }
 
 async fn read_series(

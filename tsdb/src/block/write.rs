@@ -16,8 +16,8 @@ use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
 use super::meta::{BlockMeta, FORMAT, VERSION};
-use super::read::Block;
-use super::{BlockError, BlockStore};
+
+use super::BlockError;
 use crate::codec::{from_decimal, to_decimal, to_decimal_at, unzigzag, zigzag};
 use crate::index::SeriesId;
 
@@ -26,9 +26,6 @@ pub const RAW_SCALE: i8 = -1;
 
 /// Rows per Arrow batch handed to the Parquet writer.
 const BATCH_ROWS: usize = 65_536;
-
-/// One series to write: id, labels, samples sorted by time without duplicates.
-pub type BlockInput = (SeriesId, Labels, Vec<Sample>);
 
 /// The schema of `data.parquet`.
 pub fn data_schema() -> SchemaRef {
@@ -146,7 +143,7 @@ fn labels_struct(labels: &[&Labels]) -> StructArray {
 }
 
 /// Streams series, in label order, into a new block's files in a local
-/// staging directory; [`BlockStore::publish`] makes it a block.
+/// staging directory; [`super::BlockStore::publish`] makes it a block.
 pub struct BlockWriter {
     id: String,
     staging: PathBuf,
@@ -324,40 +321,6 @@ impl BlockWriter {
             series_bytes,
         };
         Ok(Some((self.staging, meta)))
-    }
-}
-
-/// Writes a block from in-memory series (any order; empty ones skipped),
-/// publishes it and returns it opened; `None` if there was no sample.
-pub async fn write_block(
-    store: &BlockStore,
-    staging: PathBuf,
-    id: &str,
-    seq: u64,
-    level: u32,
-    sources: Vec<String>,
-    mut series: Vec<BlockInput>,
-) -> Result<Option<Block>, BlockError> {
-    let id2 = id.to_string();
-    let staged = tokio::task::spawn_blocking(move || -> Result<_, BlockError> {
-        series.sort_by(|a, b| a.1.cmp(&b.1));
-        let mut w = BlockWriter::new(&id2, staging, 3)?;
-        for (sid, labels, samples) in &series {
-            w.push(*sid, labels, samples)?;
-        }
-        w.finish(seq, level, sources)
-    })
-    .await
-    .map_err(|e| BlockError::Invalid {
-        id: id.to_string(),
-        message: format!("encoder task failed: {e}"),
-    })??;
-    match staged {
-        None => Ok(None),
-        Some((dir, meta)) => {
-            store.publish(&dir, &meta).await?;
-            Ok(Some(Block::open(store, id).await?))
-        }
     }
 }
 

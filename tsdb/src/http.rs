@@ -70,7 +70,19 @@ async fn read_body(body: Body, limit: usize) -> Result<Bytes, Response> {
     })
 }
 
-fn ingest_error(db: &Tsdb, protocol: &'static str, e: &IngestError) -> Response {
+/// 204 and the sample count for a stored request; the error's status,
+/// message and rejection count otherwise.
+fn ingest_response(db: &Tsdb, protocol: &'static str, r: Result<u64, IngestError>) -> Response {
+    let e = match r {
+        Ok(n) => {
+            db.metrics()
+                .ingest_samples
+                .get_or_create(&vec![("protocol", protocol)])
+                .inc_by(n);
+            return StatusCode::NO_CONTENT.into_response();
+        }
+        Err(e) => e,
+    };
     db.metrics()
         .ingest_rejected
         .get_or_create(&vec![("protocol", protocol), ("reason", e.reason())])
@@ -107,16 +119,8 @@ async fn remote_write(State(st): State<HttpState>, req: Request) -> Response {
             return r;
         }
     };
-    match ingest::remote_write(&db, &body, st.limits).await {
-        Ok(n) => {
-            db.metrics()
-                .ingest_samples
-                .get_or_create(&vec![("protocol", "remote_write")])
-                .inc_by(n);
-            StatusCode::NO_CONTENT.into_response()
-        }
-        Err(e) => ingest_error(&db, "remote_write", &e),
-    }
+    let r = ingest::remote_write(&db, &body, st.limits).await;
+    ingest_response(&db, "remote_write", r)
 }
 
 async fn import_prometheus(State(st): State<HttpState>, req: Request) -> Response {
@@ -132,16 +136,8 @@ async fn import_prometheus(State(st): State<HttpState>, req: Request) -> Respons
         Ok(b) => b,
         Err(r) => return r,
     };
-    match ingest::import_text(&db, &body, &extra).await {
-        Ok(n) => {
-            db.metrics()
-                .ingest_samples
-                .get_or_create(&vec![("protocol", "prometheus_text")])
-                .inc_by(n);
-            StatusCode::NO_CONTENT.into_response()
-        }
-        Err(e) => ingest_error(&db, "prometheus_text", &e),
-    }
+    let r = ingest::import_text(&db, &body, &extra).await;
+    ingest_response(&db, "prometheus_text", r)
 }
 
 /// Parses repeated `extra_label=name=value` query parameters

@@ -25,7 +25,8 @@ TMP="$(mktemp -d /var/tmp/altimeter-bench-run.XXXXXX)"
 trap 'rm -rf "$TMP"' EXIT
 PORT=18041
 ALT="cmd:setsid $BIN serve --data-dir $TMP/alt --listen 127.0.0.1:$PORT >$TMP/alt.log 2>&1 </dev/null & echo \$! >$TMP/alt.pid"
-ALT="$ALT|http://127.0.0.1:$PORT|$TMP/alt.pid|$TMP/alt|http://127.0.0.1:$PORT/api/v1/admin/flush"
+# Persist with ?compact=1: flush and merge, as peerbench force-merges VictoriaMetrics.
+ALT="$ALT|http://127.0.0.1:$PORT|$TMP/alt.pid|$TMP/alt|http://127.0.0.1:$PORT/api/v1/admin/flush?compact=1"
 OUT="$TMP/results.jsonl"
 python3 bench/peerbench.py "$DATA" victoriametrics "$ALT" prometheus | tee "$TMP/peerbench.out"
 grep '^{' "$TMP/peerbench.out" > "$OUT"

@@ -155,8 +155,9 @@ fn write_query_flush_restart_and_duplicates() {
     assert_eq!(c.write(&req(vec![again])).status(), 204);
     assert_eq!(c.sql(q)["rows"], serde_json::json!([[1.5], [7.0]]));
     assert_eq!(c.count_samples(), 601);
-    // Flush again and compact the two blocks of the same window: still one value per timestamp.
-    c.flush();
+    // Flush again, merging the two blocks of the same window: still one value per timestamp.
+    let f = c.flush_compact();
+    assert_eq!(f["blocks_compacted"], 1, "{f}");
     c.compact();
     assert_eq!(c.count_samples(), 601);
     assert_eq!(c.sql(q)["rows"], serde_json::json!([[1.5], [7.0]]));

@@ -262,6 +262,17 @@ impl Client {
         r.json()
     }
 
+    /// Flush, then merge blocks of the same window.
+    pub fn flush_compact(&self) -> serde_json::Value {
+        let r = self
+            .http
+            .post(format!("{}/api/v1/admin/flush?compact=1", self.url))
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 200, "{}", r.text());
+        r.json()
+    }
+
     pub fn compact(&self) -> serde_json::Value {
         let r = self
             .http

@@ -182,12 +182,26 @@ fn json_error(status: StatusCode, message: String) -> Response {
     (status, axum::Json(serde_json::json!({ "error": message }))).into_response()
 }
 
-async fn flush(State(st): State<HttpState>) -> Response {
+/// `POST /api/v1/admin/flush[?compact=1]`: persist the head now; with
+/// `compact`, then also merge blocks of the same window (like
+/// VictoriaMetrics' `/internal/force_merge`).
+async fn flush(State(st): State<HttpState>, req: Request) -> Response {
     let Some(db) = st.db.get().cloned() else {
         return not_ready();
     };
-    match db.flush().await {
-        Ok(stats) => axum::Json(stats).into_response(),
+    let compact = form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
+        .any(|(k, v)| k == "compact" && (v == "1" || v == "true"));
+    let r = async {
+        let stats = db.flush().await?;
+        let mut v = serde_json::to_value(stats).unwrap_or_default();
+        if compact {
+            v["blocks_compacted"] = db.compact().await?.into();
+        }
+        Ok::<_, crate::TsdbError>(v)
+    }
+    .await;
+    match r {
+        Ok(v) => axum::Json(v).into_response(),
         Err(e) => json_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
 }

@@ -158,6 +158,15 @@ fn write_query_flush_restart_and_duplicates() {
     // Flush again, merging the two blocks of the same window: still one value per timestamp.
     let f = c.flush_compact();
     assert_eq!(f["blocks_compacted"], 1, "{f}");
+    // The merged sources are gone from disk, not just from the block list.
+    let on_disk = std::fs::read_dir(data.join("blocks")).unwrap().count();
+    let live = c.get("/metrics").text();
+    let live: usize = live
+        .lines()
+        .find_map(|l| l.strip_prefix("altimeter_blocks "))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("altimeter_blocks gauge");
+    assert_eq!(on_disk, live, "retired block directories left on disk");
     c.compact();
     assert_eq!(c.count_samples(), 601);
     assert_eq!(c.sql(q)["rows"], serde_json::json!([[1.5], [7.0]]));

@@ -228,6 +228,7 @@ impl Tsdb {
                 }
             }
         }
+        self.delete_retired().await?;
         if written > 0 {
             self.metrics
                 .compaction_seconds
@@ -356,6 +357,14 @@ impl Tsdb {
                 "retention applied"
             );
         }
+        self.delete_retired().await?;
+        self.update_gauges();
+        Ok(dropped)
+    }
+
+    /// Deletes the files of replaced or expired blocks that no reader holds
+    /// any more; the others wait for the next maintenance pass.
+    async fn delete_retired(&self) -> Result<(), TsdbError> {
         let retired: Vec<Arc<Block>> = {
             let mut st = self.state.write();
             let (free, busy): (Vec<_>, Vec<_>) = st
@@ -368,8 +377,7 @@ impl Tsdb {
         for b in retired {
             self.store.delete_block(&b.meta.id).await?;
         }
-        self.update_gauges();
-        Ok(dropped)
+        Ok(())
     }
 
     /// Runs flush, compaction and retention forever (spawn it).

@@ -252,35 +252,28 @@ impl Client {
             .unwrap()
     }
 
-    pub fn flush(&self) -> serde_json::Value {
+    /// POSTs to an admin endpoint, asserts 200 and returns the JSON answer.
+    fn admin(&self, path: &str) -> serde_json::Value {
         let r = self
             .http
-            .post(format!("{}/api/v1/admin/flush", self.url))
+            .post(format!("{}{path}", self.url))
             .send()
             .unwrap();
-        assert_eq!(r.status(), 200, "{}", r.text());
+        assert_eq!(r.status(), 200, "{path}: {}", r.text());
         r.json()
+    }
+
+    pub fn flush(&self) -> serde_json::Value {
+        self.admin("/api/v1/admin/flush")
     }
 
     /// Flush, then merge blocks of the same window.
     pub fn flush_compact(&self) -> serde_json::Value {
-        let r = self
-            .http
-            .post(format!("{}/api/v1/admin/flush?compact=1", self.url))
-            .send()
-            .unwrap();
-        assert_eq!(r.status(), 200, "{}", r.text());
-        r.json()
+        self.admin("/api/v1/admin/flush?compact=1")
     }
 
     pub fn compact(&self) -> serde_json::Value {
-        let r = self
-            .http
-            .post(format!("{}/api/v1/admin/compact", self.url))
-            .send()
-            .unwrap();
-        assert_eq!(r.status(), 200, "{}", r.text());
-        r.json()
+        self.admin("/api/v1/admin/compact")
     }
 
     pub fn get(&self, path: &str) -> reqwest::Resp {

@@ -51,3 +51,11 @@ pub enum BlockError {
         message: String,
     },
 }
+
+/// Maps an I/O error on `path` to a [`BlockError`] naming the path.
+fn io(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> BlockError + '_ {
+    move |source| BlockError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}

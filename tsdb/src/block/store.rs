@@ -11,7 +11,7 @@ use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjPath;
 use object_store::{ObjectStore, ObjectStoreExt};
 
-use super::BlockError;
+use super::{BlockError, io};
 
 /// The block store.
 #[derive(Debug, Clone)]
@@ -19,13 +19,6 @@ pub struct BlockStore {
     store: Arc<dyn ObjectStore>,
     /// Set when the store is this local directory: writes are fsynced.
     local_root: Option<PathBuf>,
-}
-
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BlockError + '_ {
-    move |source| BlockError::Io {
-        path: path.display().to_string(),
-        source,
-    }
 }
 
 impl BlockStore {

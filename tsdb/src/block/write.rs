@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use altimeter_model::{Labels, Sample};
@@ -17,7 +17,7 @@ use parquet::schema::types::ColumnPath;
 
 use super::meta::{BlockMeta, FORMAT, VERSION};
 
-use super::BlockError;
+use super::{BlockError, io};
 use crate::codec::{from_decimal, to_decimal, to_decimal_at, unzigzag, zigzag};
 use crate::index::SeriesId;
 
@@ -165,13 +165,6 @@ impl std::fmt::Debug for BlockWriter {
             .field("id", &self.id)
             .field("rows", &self.row)
             .finish()
-    }
-}
-
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BlockError + '_ {
-    move |source| BlockError::Io {
-        path: path.display().to_string(),
-        source,
     }
 }
 

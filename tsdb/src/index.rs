@@ -59,6 +59,9 @@ struct Inner {
     by_id: HashKeyed<Arc<SeriesEntry>>,
     /// name → value → sorted series ids.
     postings: BTreeMap<String, BTreeMap<String, Vec<SeriesId>>>,
+    /// canonical id → other ids the same series has in blocks (rare: a
+    /// series forgotten by retention and re-created, met again on replay).
+    aliases: HashKeyed<Vec<SeriesId>>,
 }
 
 /// The index of all series.
@@ -79,7 +82,8 @@ impl Index {
 
     /// Number of series.
     pub fn len(&self) -> usize {
-        self.inner.read().by_id.len()
+        let g = self.inner.read();
+        g.by_id.len() - g.aliases.values().map(Vec::len).sum::<usize>()
     }
 
     /// Whether there are no series.
@@ -143,9 +147,25 @@ impl Index {
         {
             let e = e.clone();
             g.by_id.insert(id, e.clone());
+            g.aliases.entry(e.id).or_default().push(id);
             return e;
         }
         insert(&mut g, id, labels, hash)
+    }
+
+    /// `ids` (canonical) plus every other id their series carry in blocks.
+    pub fn with_aliases(&self, ids: &[SeriesId]) -> Vec<SeriesId> {
+        let g = self.inner.read();
+        if g.aliases.is_empty() {
+            return ids.to_vec();
+        }
+        let mut out = ids.to_vec();
+        for id in ids {
+            if let Some(a) = g.aliases.get(id) {
+                out.extend_from_slice(a);
+            }
+        }
+        out
     }
 
     /// Every series entry (a snapshot).
@@ -222,9 +242,15 @@ impl Index {
     /// Removes the series for which `keep` is false (retention). Returns how many.
     pub fn retain(&self, keep: impl Fn(&SeriesEntry) -> bool) -> usize {
         let mut g = self.inner.write();
-        let dead: Vec<Arc<SeriesEntry>> = g.by_id.values().filter(|e| !keep(e)).cloned().collect();
+        let dead: Vec<Arc<SeriesEntry>> = g
+            .by_id
+            .iter()
+            .filter(|(id, e)| **id == e.id && !keep(e))
+            .map(|(_, e)| e.clone())
+            .collect();
         for e in &dead {
             g.by_id.retain(|_, x| !Arc::ptr_eq(x, e));
+            g.aliases.remove(&e.id);
             if let Some(v) = g.by_hash.get_mut(&e.hash) {
                 v.retain(|x| !Arc::ptr_eq(x, e));
                 if v.is_empty() {
@@ -388,6 +414,10 @@ mod tests {
         let (n, created) = idx.get_or_create(l(&[("__name__", "y")]));
         assert!(created);
         assert_eq!(n.id, 8);
+        let alias = idx.insert_with_id(3, l(&[("__name__", "x")]));
+        assert_eq!(alias.id, 7);
+        assert_eq!(idx.get(3).map(|e| e.id), Some(7));
+        assert_eq!(idx.with_aliases(&[7, 8]), vec![7, 8, 3]);
         assert_eq!(idx.retain(|e| e.id != 7), 1);
         assert_eq!(
             idx.select(&[Matcher::equal("__name__", "x")]),

@@ -1,4 +1,5 @@
-//! Reading a block: its series table is held in memory; sample reads select
+//! Reading a block: its series table (ids and row ranges, not labels: those
+//! live once, in the database's index) is held in memory; sample reads select
 //! exactly the row ranges of the wanted series (Parquet page index prunes
 //! the rest).
 #![allow(deprecated)] // ParquetObjectReader, see the import below
@@ -22,7 +23,7 @@ use parquet::arrow::async_reader::ParquetRecordBatchStreamBuilder;
 use parquet::file::metadata::PageIndexPolicy;
 
 use super::meta::{BlockMeta, FORMAT, VERSION};
-use super::write::ValueDecoder;
+use super::write::{SERIES_FIXED_COLUMNS, ValueDecoder};
 use super::{BlockError, BlockStore};
 use crate::index::SeriesId;
 
@@ -44,8 +45,9 @@ pub struct SeriesRange {
 pub struct Block {
     /// Its metadata.
     pub meta: BlockMeta,
-    /// Series id → labels and rows.
-    pub series: HashMap<SeriesId, (Labels, SeriesRange)>,
+    /// Series id → rows. Labels are not kept here: a block's labels are
+    /// handed to the caller once, at open, for the index to hold.
+    pub series: HashMap<SeriesId, SeriesRange>,
     store: BlockStore,
     data_meta: ArrowReaderMetadata,
 }
@@ -58,11 +60,9 @@ fn invalid(id: &str, message: impl Into<String>) -> BlockError {
 }
 
 impl Block {
-    /// Opens block `id`: reads `meta.json`, the series table and the data
-    /// file's footer and page index.
-    pub async fn open(store: &BlockStore, id: &str) -> Result<Self, BlockError> {
-        let dir = format!("blocks/{id}");
-        let meta_bytes = store.get(&format!("{dir}/meta.json")).await?;
+    /// Reads and checks block `id`'s `meta.json`.
+    pub async fn read_meta(store: &BlockStore, id: &str) -> Result<BlockMeta, BlockError> {
+        let meta_bytes = store.get(&format!("blocks/{id}/meta.json")).await?;
         let meta: BlockMeta = serde_json::from_slice(&meta_bytes)
             .map_err(|e| invalid(id, format!("meta.json: {e}")))?;
         if meta.format != FORMAT {
@@ -80,7 +80,20 @@ impl Block {
                 ),
             ));
         }
-        let series = read_series(store, &dir, id, meta.series_bytes).await?;
+        Ok(meta)
+    }
+
+    /// Opens the block `meta` describes: reads the series table and the data
+    /// file's footer and page index. `on_labels`, if given, receives every
+    /// series' labels (a block keeps only ids and row ranges).
+    pub async fn open(
+        store: &BlockStore,
+        meta: BlockMeta,
+        on_labels: Option<&mut (dyn FnMut(SeriesId, Labels) + Send)>,
+    ) -> Result<Self, BlockError> {
+        let id = meta.id.as_str();
+        let dir = format!("blocks/{id}");
+        let series = read_series(store, &dir, id, meta.series_bytes, on_labels).await?;
         let mut reader = ParquetObjectReader::new(
             store.object_store(),
             ObjPath::from(format!("{dir}/data.parquet")),
@@ -127,7 +140,7 @@ impl Block {
     ) -> Result<Vec<(SeriesId, Vec<Sample>)>, BlockError> {
         let mut wanted: Vec<(SeriesId, SeriesRange)> = ids
             .iter()
-            .filter_map(|id| self.series.get(id).map(|(_, r)| (*id, *r)))
+            .filter_map(|id| self.series.get(id).map(|r| (*id, *r)))
             .filter(|(_, r)| r.min_t <= maxt && r.max_t >= mint)
             .collect();
         if wanted.is_empty() {
@@ -190,15 +203,20 @@ async fn read_series(
     dir: &str,
     id: &str,
     size: u64,
-) -> Result<HashMap<SeriesId, (Labels, SeriesRange)>, BlockError> {
+    mut on_labels: Option<&mut (dyn FnMut(SeriesId, Labels) + Send)>,
+) -> Result<HashMap<SeriesId, SeriesRange>, BlockError> {
     let reader = ParquetObjectReader::new(
         store.object_store(),
         ObjPath::from(format!("{dir}/series.parquet")),
     )
     .with_file_size(size);
-    let mut stream = ParquetRecordBatchStreamBuilder::new(reader)
-        .await?
-        .build()?;
+    let mut builder = ParquetRecordBatchStreamBuilder::new(reader).await?;
+    if on_labels.is_none() {
+        // Labels are the bulk of the file: skip decoding them when unwanted.
+        let mask = ProjectionMask::roots(builder.parquet_schema(), 0..SERIES_FIXED_COLUMNS.len());
+        builder = builder.with_projection(mask);
+    }
+    let mut stream = builder.build()?;
     let mut out = HashMap::new();
     while let Some(b) = stream.try_next().await? {
         let col = |name: &str| {
@@ -210,31 +228,36 @@ async fn read_series(
         let rows = col("rows")?.as_primitive::<UInt64Type>();
         let min_t = col("min_t")?.as_primitive::<Int64Type>();
         let max_t = col("max_t")?.as_primitive::<Int64Type>();
-        let labels = col("labels")?.as_struct();
-        let children: Vec<(&str, &arrow::array::StringArray)> = labels
-            .fields()
-            .iter()
-            .zip(labels.columns())
-            .map(|(f, c)| (f.name().as_str(), c.as_string::<i32>()))
-            .collect();
+        let children: Vec<(&str, &arrow::array::StringArray)> = match on_labels {
+            Some(_) => {
+                let labels = col("labels")?.as_struct();
+                labels
+                    .fields()
+                    .iter()
+                    .zip(labels.columns())
+                    .map(|(f, c)| (f.name().as_str(), c.as_string::<i32>()))
+                    .collect()
+            }
+            None => Vec::new(),
+        };
         for i in 0..b.num_rows() {
-            let pairs = children
-                .iter()
-                .filter(|(_, c)| c.is_valid(i))
-                .map(|(n, c)| (*n, c.value(i)));
-            let ls = Labels::from_pairs(pairs)
-                .map_err(|e| invalid(id, format!("series.parquet labels: {e}")))?;
+            if let Some(f) = on_labels.as_mut() {
+                let pairs = children
+                    .iter()
+                    .filter(|(_, c)| c.is_valid(i))
+                    .map(|(n, c)| (*n, c.value(i)));
+                let ls = Labels::from_pairs(pairs)
+                    .map_err(|e| invalid(id, format!("series.parquet labels: {e}")))?;
+                f(sid.value(i), ls);
+            }
             out.insert(
                 sid.value(i),
-                (
-                    ls,
-                    SeriesRange {
-                        first_row: first.value(i),
-                        rows: rows.value(i),
-                        min_t: min_t.value(i),
-                        max_t: max_t.value(i),
-                    },
-                ),
+                SeriesRange {
+                    first_row: first.value(i),
+                    rows: rows.value(i),
+                    min_t: min_t.value(i),
+                    max_t: max_t.value(i),
+                },
             );
         }
     }

@@ -7,12 +7,12 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use altimeter_model::{Labels, Sample};
+use altimeter_model::Sample;
 
 use super::{FlushStats, Frozen, Tsdb, TsdbError, dur_ms};
 use crate::block::{Block, BlockError, BlockWriter};
 use crate::head::sort_dedup_last_wins;
-use crate::index::SeriesId;
+use crate::index::{SeriesEntry, SeriesId};
 
 impl Tsdb {
     /// Persists the whole head into blocks now and truncates the WAL.
@@ -170,7 +170,8 @@ impl Tsdb {
         let mut blocks = Vec::new();
         for (dir, meta) in staged {
             self.store.publish(&dir, &meta).await?;
-            blocks.push(Arc::new(Block::open(&self.store, &meta.id).await?));
+            // Its series are in the index already (they came from the head).
+            blocks.push(Arc::new(Block::open(&self.store, meta, None).await?));
         }
         stats.blocks = blocks.len() as u64;
         Ok((blocks, stats))
@@ -246,11 +247,24 @@ impl Tsdb {
     async fn merge_blocks(&self, group: &[Arc<Block>], level: u32) -> Result<(), TsdbError> {
         let mut sources: Vec<Arc<Block>> = group.to_vec();
         sources.sort_by_key(|b| b.meta.seq);
-        let mut series: BTreeMap<Labels, SeriesId> = BTreeMap::new();
+        // Labels come from the index (blocks keep none). A series may carry
+        // another id in an older block (the index aliases it): merge by the
+        // index's canonical entry, and remember each source's own id for it.
+        let mut series: HashMap<SeriesId, Arc<SeriesEntry>> = HashMap::new();
+        let mut lookups: Vec<HashMap<SeriesId, SeriesId>> = Vec::with_capacity(sources.len());
         for b in &sources {
-            for (id, (labels, _)) in &b.series {
-                series.entry(labels.clone()).or_insert(*id);
+            let mut local = HashMap::with_capacity(b.series.len());
+            for sid in b.series.keys() {
+                let e = self.index.get(*sid).ok_or_else(|| {
+                    TsdbError::Io(format!(
+                        "block {} holds series {sid} that the index does not know",
+                        b.meta.id
+                    ))
+                })?;
+                local.insert(e.id, *sid);
+                series.entry(e.id).or_insert(e);
             }
+            lookups.push(local);
         }
         let id = self.new_block_id();
         let seq = sources.iter().map(|b| b.meta.seq).max().unwrap_or(0);
@@ -264,12 +278,8 @@ impl Tsdb {
         // Day-sized (cold) blocks get a stronger zstd level: ~2% smaller, written once.
         let zstd_level = if level >= 2 { 9 } else { 3 };
         let mut w = BlockWriter::new(&id, self.staging(&id), zstd_level)?;
-        let ordered: Vec<(Labels, SeriesId)> = series.into_iter().collect();
-        // A series may carry another id in an older block: match by labels.
-        let lookups: Vec<HashMap<&Labels, SeriesId>> = sources
-            .iter()
-            .map(|b| b.series.iter().map(|(sid, (l, _))| (l, *sid)).collect())
-            .collect();
+        let mut ordered: Vec<Arc<SeriesEntry>> = series.into_values().collect();
+        ordered.sort_by(|a, b| a.labels.cmp(&b.labels));
         // Series in chunks keep memory bounded whatever the window size.
         for chunk in ordered.chunks(2048) {
             let mut parts: Vec<Vec<Sample>> = vec![Vec::new(); chunk.len()];
@@ -277,8 +287,8 @@ impl Tsdb {
             for (b, lookup) in sources.iter().zip(&lookups) {
                 let mut ids = Vec::new();
                 let mut pos: HashMap<SeriesId, usize> = HashMap::new();
-                for (i, (l, _)) in chunk.iter().enumerate() {
-                    if let Some(sid) = lookup.get(l) {
+                for (i, e) in chunk.iter().enumerate() {
+                    if let Some(sid) = lookup.get(&e.id) {
                         ids.push(*sid);
                         pos.insert(*sid, i);
                     }
@@ -289,9 +299,9 @@ impl Tsdb {
                     }
                 }
             }
-            for ((labels, sid), mut s) in chunk.iter().zip(parts) {
+            for (e, mut s) in chunk.iter().zip(parts) {
                 sort_dedup_last_wins(&mut s);
-                w.push(*sid, labels, &s)?;
+                w.push(e.id, &e.labels, &s)?;
             }
         }
         let staged = tokio::task::spawn_blocking(move || w.finish(seq, level, names))
@@ -300,7 +310,7 @@ impl Tsdb {
         let new_block = match staged {
             Some((dir, meta)) => {
                 self.store.publish(&dir, &meta).await?;
-                Some(Arc::new(Block::open(&self.store, &id).await?))
+                Some(Arc::new(Block::open(&self.store, meta, None).await?))
             }
             None => None,
         };
@@ -335,10 +345,12 @@ impl Tsdb {
             self.metrics.retention_deleted_blocks.inc_by(dropped as u64);
             let live: HashSet<SeriesId> = {
                 let st = self.state.read();
+                // Block ids may be aliases: count their canonical series live.
                 let mut s: HashSet<SeriesId> = st
                     .blocks
                     .iter()
-                    .flat_map(|b| b.series.keys().copied())
+                    .flat_map(|b| b.series.keys())
+                    .map(|id| self.index.get(*id).map_or(*id, |e| e.id))
                     .collect();
                 s.extend(
                     st.frozen

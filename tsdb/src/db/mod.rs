@@ -186,7 +186,7 @@ impl Tsdb {
         let started = Instant::now();
         let store = BlockStore::local(&opts.data_dir)?;
         let index = Index::new();
-        let mut blocks = Vec::new();
+        let mut metas = Vec::new();
         let listed = store.list_blocks().await?;
         let mut replaced: HashSet<String> = HashSet::new();
         let mut max_seq = 0;
@@ -198,21 +198,23 @@ impl Tsdb {
                 store.delete_block(id).await?;
                 continue;
             }
-            let b = Block::open(&store, id).await?;
-            replaced.extend(b.meta.sources.iter().cloned());
-            max_seq = max_seq.max(b.meta.seq);
-            blocks.push(b);
+            let meta = Block::read_meta(&store, id).await?;
+            replaced.extend(meta.sources.iter().cloned());
+            max_seq = max_seq.max(meta.seq);
+            metas.push(meta);
         }
         let mut kept = Vec::new();
-        for b in blocks {
-            if replaced.contains(&b.meta.id) {
-                tracing::info!(block = %b.meta.id, "removing block already merged into a compacted block");
-                store.delete_block(&b.meta.id).await?;
+        for meta in metas {
+            if replaced.contains(&meta.id) {
+                tracing::info!(block = %meta.id, "removing block already merged into a compacted block");
+                store.delete_block(&meta.id).await?;
             } else {
-                for (sid, (labels, _)) in &b.series {
-                    index.insert_with_id(*sid, labels.clone());
-                }
-                kept.push(Arc::new(b));
+                let mut register = |sid, labels| {
+                    index.insert_with_id(sid, labels);
+                };
+                kept.push(Arc::new(
+                    Block::open(&store, meta, Some(&mut register)).await?,
+                ));
             }
         }
         kept.sort_by_key(|b| (b.meta.min_t, b.meta.seq));
@@ -502,8 +504,9 @@ impl Tsdb {
                 }
             }
         }
+        let block_ids = self.index.with_aliases(ids);
         for b in &blocks {
-            for (id, s) in b.read(ids, mint, maxt).await? {
+            for (id, s) in b.read(&block_ids, mint, maxt).await? {
                 let canonical = self.index.get(id).map_or(id, |e| e.id);
                 parts.entry(canonical).or_default().push((b.meta.seq, s));
             }

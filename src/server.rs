@@ -6,6 +6,8 @@ use std::time::Duration;
 use altimeter_model::{Clock, SystemClock};
 use altimeter_tsdb::http::{HttpState, TsdbCell};
 use altimeter_tsdb::ingest::remote_write::BodyLimits;
+use altimeter_tsdb::promql::EngineOptions;
+use altimeter_tsdb::promql::api::ApiOptions;
 use altimeter_tsdb::{Tsdb, TsdbMetrics, TsdbOptions};
 use anyhow::Context;
 use axum::Router;
@@ -129,6 +131,16 @@ fn openmetrics_to_text(om: &str) -> String {
     out
 }
 
+fn engine_options(cfg: &Config) -> EngineOptions {
+    let q = &cfg.query;
+    EngineOptions {
+        lookback: q.lookback_delta,
+        timeout: q.timeout,
+        max_samples: usize::try_from(q.max_samples).unwrap_or(usize::MAX),
+        max_concurrent: usize::try_from(q.max_concurrency).unwrap_or(usize::MAX),
+    }
+}
+
 fn tsdb_options(cfg: &Config) -> TsdbOptions {
     let s = &cfg.storage;
     TsdbOptions {
@@ -182,7 +194,14 @@ pub async fn run(cfg: Config, mode: &'static str) -> anyhow::Result<()> {
             db: db_cell.clone(),
             limits,
             sql_max_rows: 100_000,
-        }));
+        }))
+        .merge(altimeter_tsdb::promql::api::router(
+            db_cell.clone(),
+            ApiOptions {
+                engine: engine_options(&cfg),
+                start_time_ms: clock.now_ms(),
+            },
+        ));
     let listener = tokio::net::TcpListener::bind(cfg.server.listen)
         .await
         .with_context(|| {

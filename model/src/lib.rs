@@ -5,6 +5,7 @@
 //! - [`sample`]: a timestamped value.
 //! - [`time`]: the injected clock; domain logic never reads the system time directly.
 
+pub mod duration;
 pub mod labels;
 pub mod matcher;
 pub mod sample;

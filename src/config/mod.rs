@@ -19,6 +19,8 @@ pub struct Config {
     pub storage: StorageConfig,
     /// `[ingest]`: limits applied to write requests.
     pub ingest: IngestConfig,
+    /// `[query]`: PromQL engine limits.
+    pub query: QueryConfig,
     /// `[log]`: log filter and output format.
     pub log: LogConfig,
 }
@@ -63,6 +65,21 @@ pub struct IngestConfig {
     pub max_decompressed_bytes: u64,
     /// Samples with timestamps beyond `now + max_future` are rejected. Default 1h.
     pub max_future: Duration,
+}
+
+/// `[query]` section: the PromQL engine (Prometheus's `--query.*` flags).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryConfig {
+    /// A query running longer is aborted (503 `timeout`). Default 2m; > 0.
+    pub timeout: Duration,
+    /// Most samples one query may load or hold at once. Default 50,000,000; ≥ 1.
+    pub max_samples: u64,
+    /// Queries evaluated at once; more wait, their wait counting against
+    /// their timeout. Default 20; ≥ 1.
+    pub max_concurrency: u64,
+    /// How far back an instant selector (and `/federate`) looks for a
+    /// sample. Default 5m; > 0.
+    pub lookback_delta: Duration,
 }
 
 /// `[log]` section.
@@ -122,6 +139,12 @@ impl Default for Config {
                 max_body_bytes: 32 * MIB,
                 max_decompressed_bytes: 256 * MIB,
                 max_future: secs(3600),
+            },
+            query: QueryConfig {
+                timeout: secs(120),
+                max_samples: 50_000_000,
+                max_concurrency: 20,
+                lookback_delta: secs(300),
             },
             log: LogConfig {
                 level: "info".to_owned(),
@@ -237,6 +260,10 @@ key_table! {
     ingest.max_body_bytes: Size => "Limit on a request body as sent (compressed); > 0.";
     ingest.max_decompressed_bytes: Size => "Limit on a request body after decompression; at least max_body_bytes.";
     ingest.max_future: Duration => "Samples with timestamps beyond now + max_future are rejected.";
+    query.timeout: Duration => "A PromQL query running longer is aborted with a timeout error (503); > 0.";
+    query.max_samples: Count => "Most samples one PromQL query may load or hold at once (at least 1).";
+    query.max_concurrency: Count => "PromQL queries evaluated at once; further queries wait, the wait counting against their timeout (at least 1).";
+    query.lookback_delta: Duration => "How far back an instant selector (and /federate) looks for the latest sample; > 0.";
     log.level: Level => "Log filter: trace, debug, info, warn, error, off, or tracing directives containing '=' (e.g. info,altimeter_tsdb=debug).";
     log.format: Format => "Log output format: text or json.";
 }
@@ -327,6 +354,12 @@ fn check_single(path: &str, v: &Val) -> Result<(), String> {
             format!("{} is too short (must be at least 1s)", format_duration(*d))
         }
         ("ingest.max_body_bytes", Val::Size(0)) => "must be greater than 0".to_owned(),
+        ("query.timeout" | "query.lookback_delta", Val::Duration(d)) if d.is_zero() => {
+            "must be greater than 0".to_owned()
+        }
+        ("query.max_samples" | "query.max_concurrency", Val::Count(0)) => {
+            "must be at least 1".to_owned()
+        }
         _ => return Ok(()),
     };
     Err(err)
@@ -597,17 +630,6 @@ fn levenshtein(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
-/// Duration units, largest first, in milliseconds.
-const UNITS: [(&str, u64); 7] = [
-    ("y", 365 * 86_400_000),
-    ("w", 7 * 86_400_000),
-    ("d", 86_400_000),
-    ("h", 3_600_000),
-    ("m", 60_000),
-    ("s", 1000),
-    ("ms", 1),
-];
-
 /// Parses a duration: `30d`, `12h`, `15m`, `10s`, `500ms`, `1w`, `1y` (= 365d), compound
 /// `1h30m` (units from largest to smallest, each at most once, like Prometheus), or `0`.
 /// Numbers are whole; signs and whitespace are rejected.
@@ -615,55 +637,23 @@ const UNITS: [(&str, u64); 7] = [
 /// # Errors
 /// A message quoting the input and saying what is expected.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let bad = |why: &str| format!("invalid duration {s:?} ({why})");
-    let too_large = || format!("duration {s:?} is too large");
-    if s == "0" {
-        return Ok(Duration::ZERO);
-    }
-    let (mut rest, mut total, mut next_unit) = (s, 0u64, 0);
-    if s.is_empty() {
-        return Err(bad(DURATION_HELP));
-    }
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        let end = rest[digits..]
-            .find(|c: char| !c.is_ascii_alphabetic())
-            .map_or(rest.len(), |n| n + digits);
-        let unit = UNITS.iter().position(|(u, _)| *u == &rest[digits..end]);
-        let (Some(unit), true) = (unit, digits > 0) else {
-            return Err(bad(DURATION_HELP));
-        };
-        if unit < next_unit {
-            return Err(bad(
-                "units must go from largest to smallest, each at most once, e.g. 1h30m",
-            ));
-        }
-        let n: u64 = rest[..digits].parse().map_err(|_| too_large())?;
-        total = n
-            .checked_mul(UNITS[unit].1)
-            .and_then(|v| v.checked_add(total))
-            .ok_or_else(too_large)?;
-        (next_unit, rest) = (unit + 1, &rest[end..]);
-    }
-    Ok(Duration::from_millis(total))
+    use altimeter_model::duration::{self, DurationError};
+    duration::parse_duration(s)
+        .map(Duration::from_millis)
+        .map_err(|e| match e {
+            DurationError::Syntax => format!("invalid duration {s:?} ({DURATION_HELP})"),
+            DurationError::Order => format!(
+                "invalid duration {s:?} (units must go from largest to smallest, each at most once, e.g. 1h30m)"
+            ),
+            DurationError::TooLarge => format!("duration {s:?} is too large"),
+        })
 }
 
-/// Renders a duration in the compact canonical form [`parse_duration`] accepts, largest units
-/// first (`30d`, `2w`, `1y1d`, `1h30m`; weeks only for a whole number of weeks of days); zero
-/// is `0s`. Sub-millisecond precision is dropped.
+/// Renders a duration in the canonical form [`parse_duration`] accepts, as Prometheus prints
+/// one (`30d`, `1h30m`; years and weeks only when they divide it); zero is `0s`.
 #[must_use]
 pub fn format_duration(d: Duration) -> String {
-    let (mut rest, mut out) = (d.as_millis(), String::new());
-    let day = u128::from(UNITS[2].1);
-    for (unit, size) in UNITS.map(|(u, n)| (u, u128::from(n))) {
-        if rest >= size && (unit != "w" || (rest / day).is_multiple_of(7)) {
-            let _ = write!(out, "{}{unit}", rest / size);
-            rest %= size;
-        }
-    }
-    if out.is_empty() { "0s".to_owned() } else { out }
+    altimeter_model::duration::format_duration(d.as_millis())
 }
 
 /// Parses a byte size: a plain number of bytes (`1024`) or a number and a unit, binary `KiB`,

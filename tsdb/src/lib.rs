@@ -5,7 +5,8 @@
 //! acknowledgement), held in the [`head`] where they are queryable at once,
 //! and persisted as Parquet [`block`]s that are compacted and expire with the
 //! retention. [`db::Tsdb`] ties it together; [`sql`] exposes it to
-//! DataFusion; [`http`] is the HTTP router.
+//! DataFusion; [`promql`] evaluates PromQL and serves the Prometheus HTTP
+//! API; [`http`] is the ingest/admin router.
 //!
 //! On-disk layout of a data directory (format version 1):
 //!
@@ -24,6 +25,7 @@ pub mod http;
 pub mod index;
 pub mod ingest;
 pub mod metrics;
+pub mod promql;
 pub mod sql;
 pub mod wal;
 

@@ -24,6 +24,7 @@ use crate::wal::record::{TYPE_BATCH, decode_batch, encode_samples, encode_series
 use crate::wal::{self, Wal, WalError};
 
 mod maintenance;
+mod query;
 
 /// Engine options (see the configuration reference for defaults).
 #[derive(Debug, Clone)]

@@ -1,0 +1,209 @@
+//! PromQL: an engine with Prometheus 2.42 semantics over the TSDB read API,
+//! and the Prometheus HTTP API on top of it.
+//!
+//! A query is parsed by the `promql-parser` crate, then evaluated in two
+//! phases: every selector's samples are loaded from the [`Tsdb`] (async,
+//! bounded by `max_samples`), then the expression tree is evaluated over all
+//! steps at once on a blocking thread (a range query is not run as N
+//! instant queries). Instant queries are range queries of one step.
+
+mod aggregate;
+pub mod api;
+mod binary;
+mod eval;
+mod functions;
+mod value;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+
+use crate::db::{Tsdb, TsdbError};
+
+pub use value::{InstantSample, Point, QueryValue, RangeSeries, format_value};
+
+/// Parses a PromQL expression with the functions of Prometheus 2.42.
+///
+/// `promql-parser` follows Prometheus 3, which renamed `holt_winters` to
+/// `double_exponential_smoothing`; the 2.42 name is registered here.
+pub fn parse(query: &str) -> Result<promql_parser::parser::Expr, QueryError> {
+    register_functions();
+    promql_parser::parser::parse(query).map_err(QueryError::BadData)
+}
+
+/// Registers the 2.42 function names `promql-parser` lacks (once, globally).
+fn register_functions() {
+    static REGISTER: std::sync::Once = std::sync::Once::new();
+    REGISTER.call_once(|| {
+        use promql_parser::parser::Function;
+        use promql_parser::parser::value::ValueType;
+        // Fails only on a clash with a built-in, which `holt_winters` is not.
+        let _ = promql_parser::parser::register_extra_functions(vec![Function {
+            name: "holt_winters",
+            arg_types: vec![ValueType::Matrix, ValueType::Scalar, ValueType::Scalar],
+            variadic: 0,
+            return_type: ValueType::Vector,
+            experimental: false,
+        }]);
+    });
+}
+
+/// Limits and defaults of the engine.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// How far back an instant selector looks for a sample (Prometheus: 5m).
+    pub lookback: Duration,
+    /// A query running longer than this fails with a timeout (503).
+    pub timeout: Duration,
+    /// Most samples one query may load or hold (Prometheus:
+    /// `--query.max-samples`, 50 M).
+    pub max_samples: usize,
+    /// Queries evaluated at once; more wait (and their wait counts against
+    /// their timeout).
+    pub max_concurrent: usize,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        Self {
+            lookback: Duration::from_secs(300),
+            timeout: Duration::from_secs(120),
+            max_samples: 50_000_000,
+            max_concurrent: 20,
+        }
+    }
+}
+
+/// Why a query failed. [`QueryError::error_type`] and
+/// [`QueryError::status`] map it to Prometheus's API error.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum QueryError {
+    /// The query or a parameter does not parse (400 `bad_data`).
+    #[error("{0}")]
+    BadData(String),
+    /// Evaluation failed (422 `execution`).
+    #[error("{0}")]
+    Execution(String),
+    /// The query ran out of time (503 `timeout`).
+    #[error("query timed out in {0}")]
+    Timeout(&'static str),
+    /// Reading the storage failed (500 `internal`).
+    #[error("{0}")]
+    Storage(String),
+}
+
+impl QueryError {
+    /// Prometheus's `errorType`.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            QueryError::BadData(_) => "bad_data",
+            QueryError::Execution(_) => "execution",
+            QueryError::Timeout(_) => "timeout",
+            QueryError::Storage(_) => "internal",
+        }
+    }
+
+    /// The HTTP status Prometheus answers with.
+    pub fn status(&self) -> u16 {
+        match self {
+            QueryError::BadData(_) => 400,
+            QueryError::Execution(_) => 422,
+            QueryError::Timeout(_) => 503,
+            QueryError::Storage(_) => 500,
+        }
+    }
+}
+
+impl From<TsdbError> for QueryError {
+    fn from(e: TsdbError) -> Self {
+        QueryError::Storage(e.to_string())
+    }
+}
+
+/// The PromQL engine over one database.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    db: Arc<Tsdb>,
+    opts: EngineOptions,
+    slots: Arc<Semaphore>,
+}
+
+impl Engine {
+    /// An engine over `db`.
+    pub fn new(db: Arc<Tsdb>, opts: EngineOptions) -> Self {
+        register_functions();
+        let slots = Arc::new(Semaphore::new(opts.max_concurrent.max(1)));
+        Self { db, opts, slots }
+    }
+
+    /// Its options.
+    pub fn options(&self) -> &EngineOptions {
+        &self.opts
+    }
+
+    /// The database it reads.
+    pub fn db(&self) -> &Arc<Tsdb> {
+        &self.db
+    }
+
+    /// Evaluates `query` at `t` (milliseconds): Prometheus's `/api/v1/query`.
+    pub async fn instant_query(&self, query: &str, t: i64) -> Result<QueryValue, QueryError> {
+        self.run(query, t, t, 0, true).await
+    }
+
+    /// Evaluates `query` at `start, start + step, … ≤ end` (milliseconds):
+    /// Prometheus's `/api/v1/query_range`. The answer is a matrix.
+    pub async fn range_query(
+        &self,
+        query: &str,
+        start: i64,
+        end: i64,
+        step: i64,
+    ) -> Result<QueryValue, QueryError> {
+        if step <= 0 {
+            return Err(QueryError::BadData(
+                "zero or negative query resolution step widths are not accepted. Try a positive integer".into(),
+            ));
+        }
+        if end < start {
+            return Err(QueryError::BadData(
+                "end timestamp must not be before start time".into(),
+            ));
+        }
+        self.run(query, start, end, step, false).await
+    }
+
+    async fn run(
+        &self,
+        query: &str,
+        start: i64,
+        end: i64,
+        step: i64,
+        instant: bool,
+    ) -> Result<QueryValue, QueryError> {
+        // Boxed: loaded data is keyed by selector node address, which must
+        // not move when the tree is handed to the blocking evaluator.
+        let expr = Box::new(parse(query)?);
+        let deadline = tokio::time::Instant::now() + self.opts.timeout;
+        let _slot = tokio::time::timeout_at(deadline, self.slots.acquire())
+            .await
+            .map_err(|_| QueryError::Timeout("queue"))?
+            .map_err(|_| QueryError::Execution("engine is shutting down".into()))?;
+        let q = eval::Query {
+            start,
+            end,
+            step,
+            instant,
+            lookback: self.opts.lookback.as_millis() as i64,
+            max_samples: self.opts.max_samples,
+            deadline: deadline.into_std(),
+        };
+        let data = tokio::time::timeout_at(deadline, eval::load(&self.db, &expr, &q))
+            .await
+            .map_err(|_| QueryError::Timeout("query preparation"))??;
+        tokio::task::spawn_blocking(move || eval::evaluate(&expr, &q, data))
+            .await
+            .map_err(|e| QueryError::Execution(format!("query evaluation panicked: {e}")))?
+    }
+}

@@ -1,6 +1,7 @@
 //! PromQL functions, with Prometheus 2.42's arithmetic (extrapolated rates,
 //! Kahan sums, `histogram_quantile` bucket handling, …).
 
+use altimeter_model::time::civil_from_days as civil;
 use altimeter_model::{Label, Labels, METRIC_NAME, Sample};
 use promql_parser::label::MatchOp as PMatchOp;
 use promql_parser::parser::{Call, Expr};
@@ -383,19 +384,6 @@ fn math_fn(name: &str) -> Option<fn(f64) -> f64> {
         "rad" => |x: f64| x * std::f64::consts::PI / 180.0,
         _ => return None,
     })
-}
-
-/// Civil date of a day count since 1970-01-01 (Howard Hinnant's algorithm).
-fn civil(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 fn is_leap(y: i64) -> bool {

@@ -253,25 +253,6 @@ fn metrics_pass_promtool() {
     ] {
         assert!(body.contains(name), "{name} missing from /metrics:\n{body}");
     }
-    let mut child = std::process::Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("promtool must be installed (scripts/setup.sh test installs it)");
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(body.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "promtool check metrics failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (code, report) = common::promtool_check_metrics(&body);
+    assert_eq!(code, Some(0), "promtool check metrics failed: {report}");
 }

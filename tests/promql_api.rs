@@ -513,28 +513,9 @@ fn federation_serves_latest_samples_promtool_can_read() {
     // promtool parses it. Its linter also asks for HELP text, which
     // federation never carries (nor does Prometheus's): that is the only
     // problem allowed.
-    let mut child = std::process::Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("promtool must be installed (scripts/setup.sh test installs it)");
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(body.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (code, report) = common::promtool_check_metrics(&body);
     assert!(
-        matches!(out.status.code(), Some(0 | 3)),
+        matches!(code, Some(0 | 3)),
         "promtool check metrics failed: {report}"
     );
     for line in report.lines() {

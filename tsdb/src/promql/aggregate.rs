@@ -9,8 +9,9 @@ use promql_parser::label::Labels as PLabels;
 use promql_parser::parser::{AggregateExpr, LabelModifier};
 
 use super::QueryError;
-use super::eval::{ABSENT, Evaluator, Grid, Series, Val, present};
-use super::functions::{I64_BOUND, quantile, unparen, value_label};
+use super::eval::{ABSENT, Evaluator, Grid, LabelIds, Series, Val, present};
+use super::functions::{I64_BOUND, quantile, unparen};
+use super::value::format_value;
 
 /// How series are grouped.
 struct Grouping<'a> {
@@ -98,22 +99,12 @@ fn param(a: &AggregateExpr) -> Result<&promql_parser::parser::Expr, QueryError> 
 /// Groups series: returns group labels in first-seen order and each
 /// series' group.
 fn group(input: &[Series], grouping: &Grouping<'_>) -> (Vec<Labels>, Vec<usize>) {
-    let mut index: HashMap<Labels, usize> = HashMap::new();
-    let mut keys = Vec::new();
-    let mut of = Vec::with_capacity(input.len());
-    for s in input {
-        let k = grouping.key(&s.labels);
-        let gi = match index.get(&k) {
-            Some(i) => *i,
-            None => {
-                index.insert(k.clone(), keys.len());
-                keys.push(k);
-                keys.len() - 1
-            }
-        };
-        of.push(gi);
-    }
-    (keys, of)
+    let mut ids = LabelIds::default();
+    let of = input
+        .iter()
+        .map(|s| ids.id(grouping.key(&s.labels)))
+        .collect();
+    (ids.keys, of)
 }
 
 #[derive(Clone, Copy, Default)]
@@ -264,7 +255,7 @@ fn top_k(
         if kf.is_nan() || !(-I64_BOUND..=I64_BOUND).contains(&kf) {
             return Err(QueryError::Execution(format!(
                 "Scalar value {} overflows int64",
-                super::value::format_value(kf)
+                format_value(kf)
             )));
         }
         let kk = kf as i64;
@@ -338,7 +329,7 @@ fn count_values(
                 .filter(|x| x.name != label)
                 .cloned()
                 .collect();
-            l.push(Label::new(label, value_label(*v)));
+            l.push(Label::new(label, format_value(*v)));
             l.sort();
             let key = gr.key(&Labels::from_sorted_unchecked(l));
             let gi = match index.get(&key) {

@@ -8,7 +8,9 @@ use altimeter_model::{Label, Labels, METRIC_NAME};
 use promql_parser::parser::{BinaryExpr, LabelModifier, VectorMatchCardinality};
 
 use super::QueryError;
-use super::eval::{ABSENT, Evaluator, Grid, Series, Val, drop_name, merge_same_labels, present};
+use super::eval::{
+    ABSENT, Evaluator, Grid, LabelIds, Series, Val, drop_name, merge_same_labels, present,
+};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Op {
@@ -201,25 +203,9 @@ impl Signature<'_> {
 
 /// Interns signatures: one small id per distinct signature.
 fn sig_ids(sides: [&[Series]; 2], sig: &Signature<'_>) -> (Vec<usize>, Vec<usize>, Vec<Labels>) {
-    let mut index: HashMap<Labels, usize> = HashMap::new();
-    let mut names = Vec::new();
-    let mut ids = [Vec::new(), Vec::new()];
-    for (side, out) in sides.iter().zip(ids.iter_mut()) {
-        for s in *side {
-            let k = sig.of(&s.labels);
-            let id = match index.get(&k) {
-                Some(i) => *i,
-                None => {
-                    index.insert(k.clone(), names.len());
-                    names.push(k);
-                    names.len() - 1
-                }
-            };
-            out.push(id);
-        }
-    }
-    let [a, b] = ids;
-    (a, b, names)
+    let mut ids = LabelIds::default();
+    let [a, b] = sides.map(|side| side.iter().map(|s| ids.id(sig.of(&s.labels))).collect());
+    (a, b, ids.keys)
 }
 
 fn set_op(

@@ -693,6 +693,26 @@ pub(super) fn over_windows(
     Ok(out)
 }
 
+/// Label sets numbered in first-seen order (groups, match signatures).
+#[derive(Debug, Default)]
+pub(super) struct LabelIds {
+    index: HashMap<Labels, usize>,
+    /// The label sets, by id.
+    pub keys: Vec<Labels>,
+}
+
+impl LabelIds {
+    /// The id of `k`, new ones numbered from zero in order.
+    pub fn id(&mut self, k: Labels) -> usize {
+        if let Some(i) = self.index.get(&k) {
+            return *i;
+        }
+        self.index.insert(k.clone(), self.keys.len());
+        self.keys.push(k);
+        self.keys.len() - 1
+    }
+}
+
 /// Labels without `__name__`.
 pub(super) fn drop_name(l: &Labels) -> Labels {
     if l.get(METRIC_NAME).is_none() {

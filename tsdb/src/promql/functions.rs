@@ -9,10 +9,9 @@ use regex::Regex;
 
 use super::QueryError;
 use super::eval::{
-    ABSENT, Evaluator, Grid, RangeInput, Series, Val, check_unique_labels, drop_name,
+    ABSENT, Evaluator, Grid, LabelIds, RangeInput, Series, Val, check_unique_labels, drop_name,
     merge_same_labels, over_windows, present,
 };
-use super::value::format_value;
 
 /// Removes parentheses around an expression.
 pub(super) fn unparen(mut e: &Expr) -> &Expr {
@@ -724,8 +723,8 @@ fn histogram_quantile(ev: &mut Evaluator<'_>, args: &[&Expr], g: Grid) -> Result
     let v = ev.eval_vector(args[1], g)?;
     // Group buckets by all labels but `le` (name included for grouping,
     // dropped from the result).
-    let mut groups: Vec<(Labels, Vec<(f64, usize)>)> = Vec::new();
-    let mut index: std::collections::HashMap<Labels, usize> = std::collections::HashMap::new();
+    let mut ids = LabelIds::default();
+    let mut members: Vec<Vec<(f64, usize)>> = Vec::new();
     for (si, s) in v.iter().enumerate() {
         let Some(le) = s.labels.get("le") else {
             continue;
@@ -740,15 +739,15 @@ fn histogram_quantile(ev: &mut Evaluator<'_>, args: &[&Expr], g: Grid) -> Result
                 .cloned()
                 .collect(),
         );
-        let gi = *index.entry(key.clone()).or_insert_with(|| {
-            groups.push((key, Vec::new()));
-            groups.len() - 1
-        });
-        groups[gi].1.push((upper, si));
+        let gi = ids.id(key);
+        if gi == members.len() {
+            members.push(Vec::new());
+        }
+        members[gi].push((upper, si));
     }
-    let mut out = Vec::with_capacity(groups.len());
+    let mut out = Vec::with_capacity(members.len());
     let mut buckets: Vec<(f64, f64)> = Vec::new();
-    for (key, members) in groups {
+    for (key, members) in ids.keys.into_iter().zip(members) {
         let mut vals = vec![ABSENT; g.n];
         for (i, slot) in vals.iter_mut().enumerate() {
             buckets.clear();
@@ -838,9 +837,4 @@ fn bucket_quantile(q: f64, b: &mut Vec<(f64, f64)>) -> f64 {
         rank -= b[idx - 1].1;
     }
     start + (end - start) * (rank / count)
-}
-
-/// Formats a value as `count_values` labels it.
-pub(super) fn value_label(v: f64) -> String {
-    format_value(v)
 }

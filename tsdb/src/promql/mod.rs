@@ -29,7 +29,7 @@ pub use value::{InstantSample, Point, QueryValue, RangeSeries, format_value};
 /// `double_exponential_smoothing`; the 2.42 name is registered here.
 pub fn parse(query: &str) -> Result<promql_parser::parser::Expr, QueryError> {
     register_functions();
-    promql_parser::parser::parse(query).map_err(QueryError::BadData)
+    promql_parser::parser::parse(query).map_err(QueryError::Parse)
 }
 
 /// Registers the 2.42 function names `promql-parser` lacks (once, globally).
@@ -79,6 +79,10 @@ impl Default for EngineOptions {
 /// [`QueryError::status`] map it to Prometheus's API error.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum QueryError {
+    /// The query does not parse (400 `bad_data`; the API reports it as an
+    /// invalid `query` parameter).
+    #[error("{0}")]
+    Parse(String),
     /// The query or a parameter does not parse (400 `bad_data`).
     #[error("{0}")]
     BadData(String),
@@ -97,7 +101,7 @@ impl QueryError {
     /// Prometheus's `errorType`.
     pub fn error_type(&self) -> &'static str {
         match self {
-            QueryError::BadData(_) => "bad_data",
+            QueryError::Parse(_) | QueryError::BadData(_) => "bad_data",
             QueryError::Execution(_) => "execution",
             QueryError::Timeout(_) => "timeout",
             QueryError::Storage(_) => "internal",
@@ -107,7 +111,7 @@ impl QueryError {
     /// The HTTP status Prometheus answers with.
     pub fn status(&self) -> u16 {
         match self {
-            QueryError::BadData(_) => 400,
+            QueryError::Parse(_) | QueryError::BadData(_) => 400,
             QueryError::Execution(_) => 422,
             QueryError::Timeout(_) => 503,
             QueryError::Storage(_) => 500,

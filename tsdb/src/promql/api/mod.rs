@@ -129,6 +129,9 @@ impl ApiError {
 
 impl From<QueryError> for ApiError {
     fn from(e: QueryError) -> Self {
+        if let QueryError::Parse(m) = &e {
+            return Self::invalid_param("query", m);
+        }
         if let QueryError::Storage(m) = &e {
             tracing::error!(error = %m, "query failed reading storage");
         }
@@ -203,14 +206,6 @@ fn timeout_param(p: &Params) -> Result<Option<Duration>, ApiError> {
     }
 }
 
-/// The `query` parameter, parsed once here so that a syntax error is
-/// reported as Prometheus does (`invalid parameter "query": ...`).
-fn query_param(p: &Params) -> Result<&str, ApiError> {
-    let q = p.get("query");
-    crate::promql::parse(q).map_err(|e| ApiError::invalid_param("query", &e.to_string()))?;
-    Ok(q)
-}
-
 async fn with_timeout(
     timeout: Option<Duration>,
     fut: impl Future<Output = Result<QueryValue, QueryError>>,
@@ -230,7 +225,9 @@ async fn query(State(st): State<ApiState>, req: Request) -> ApiResult {
     let p = read_params(req).await?;
     let t = time_param(&p, "time", db.clock().now_ms())?;
     let timeout = timeout_param(&p)?;
-    let q = query_param(&p)?;
+    // The engine parses the query; a syntax error comes back as
+    // `QueryError::Parse`, reported as `invalid parameter "query": ...`.
+    let q = p.get("query");
     value_response(with_timeout(timeout, engine.instant_query(q, t)).await)
 }
 
@@ -262,7 +259,7 @@ async fn query_range(State(st): State<ApiState>, req: Request) -> ApiResult {
         ));
     }
     let timeout = timeout_param(&p)?;
-    let q = query_param(&p)?;
+    let q = p.get("query");
     value_response(with_timeout(timeout, engine.range_query(q, start, end, step_ms)).await)
 }
 
@@ -336,8 +333,7 @@ async fn query_exemplars(State(st): State<ApiState>, req: Request) -> ApiResult 
 async fn format_query(State(st): State<ApiState>, req: Request) -> ApiResult {
     st.ready()?;
     let p = read_params(req).await?;
-    let expr = crate::promql::parse(p.get("query"))
-        .map_err(|e| ApiError::invalid_param("query", &e.to_string()))?;
+    let expr = crate::promql::parse(p.get("query"))?;
     let mut data = String::new();
     encode::json_str(&mut data, &expr.prettify());
     success(&data)

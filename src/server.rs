@@ -138,6 +138,7 @@ fn engine_options(cfg: &Config) -> EngineOptions {
         timeout: q.timeout,
         max_samples: usize::try_from(q.max_samples).unwrap_or(usize::MAX),
         max_concurrent: usize::try_from(q.max_concurrency).unwrap_or(usize::MAX),
+        ..EngineOptions::default()
     }
 }
 

@@ -13,6 +13,7 @@
 //! `docs/format/blocks.md`.
 
 pub mod meta;
+mod pages;
 mod read;
 mod store;
 mod write;

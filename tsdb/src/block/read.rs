@@ -24,7 +24,7 @@ use parquet::file::metadata::PageIndexPolicy;
 
 use super::meta::{BlockMeta, FORMAT, VERSION};
 use super::write::{SERIES_FIXED_COLUMNS, ValueDecoder};
-use super::{BlockError, BlockStore};
+use super::{BlockError, BlockStore, pages};
 use crate::index::SeriesId;
 
 /// Where one series' samples are in `data.parquet`.
@@ -38,6 +38,23 @@ pub struct SeriesRange {
     pub min_t: i64,
     /// Largest timestamp.
     pub max_t: i64,
+}
+
+impl SeriesRange {
+    /// About how many of the rows fall in `[mint, maxt]` (assuming evenly
+    /// spaced samples): what to reserve for them.
+    pub fn rows_within(&self, mint: i64, maxt: i64) -> usize {
+        if self.min_t >= mint && self.max_t <= maxt {
+            return self.rows as usize;
+        }
+        let (lo, hi) = (self.min_t.max(mint), self.max_t.min(maxt));
+        if hi < lo {
+            return 0;
+        }
+        let span = (self.max_t - self.min_t).max(1) as f64;
+        let part = ((hi - lo) as f64 / span * self.rows as f64) as usize + 1;
+        part.min(self.rows as usize)
+    }
 }
 
 /// An open block.
@@ -130,26 +147,78 @@ impl Block {
         self.meta.data_bytes + self.meta.series_bytes
     }
 
-    /// Samples of the given series within `[mint, maxt]`, in the order of
-    /// `ids` that are present in this block.
+    /// Samples of the given series within `[mint, maxt]`, in row order
+    /// (the block's label order), series without samples left out.
     pub async fn read(
         &self,
         ids: &[SeriesId],
         mint: i64,
         maxt: i64,
     ) -> Result<Vec<(SeriesId, Vec<Sample>)>, BlockError> {
+        self.read_planned(&self.plan(ids, mint, maxt), mint, maxt)
+            .await
+    }
+
+    /// The row ranges of those of `ids` that have samples in `[mint, maxt]`
+    /// here, in row order: the input of [`Block::read_planned`], which a
+    /// caller may split to read parts of a block in parallel.
+    pub fn plan(&self, ids: &[SeriesId], mint: i64, maxt: i64) -> Vec<(SeriesId, SeriesRange)> {
         let mut wanted: Vec<(SeriesId, SeriesRange)> = ids
             .iter()
             .filter_map(|id| self.series.get(id).map(|r| (*id, *r)))
             .filter(|(_, r)| r.min_t <= maxt && r.max_t >= mint)
             .collect();
+        wanted.sort_unstable_by_key(|(_, r)| r.first_row);
+        wanted
+    }
+
+    /// Samples within `[mint, maxt]` of the planned series (sorted by
+    /// `first_row`, as [`Block::plan`] gives them), series without samples
+    /// left out.
+    pub async fn read_planned(
+        &self,
+        wanted: &[(SeriesId, SeriesRange)],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<(SeriesId, Vec<Sample>)>, BlockError> {
         if wanted.is_empty() {
             return Ok(Vec::new());
         }
-        wanted.sort_by_key(|(_, r)| r.first_row);
+        let ranges: Vec<std::ops::Range<u64>> = wanted
+            .iter()
+            .map(|(_, r)| r.first_row..r.first_row + r.rows)
+            .collect();
+        let runs = Runs::new(wanted, mint, maxt);
+        let path = ObjPath::from(format!("blocks/{}/data.parquet", self.meta.id));
+        let store = self.store.object_store();
+        let fast = pages::read_rows(
+            &store,
+            &path,
+            self.meta.data_bytes,
+            self.data_meta.metadata(),
+            &ranges,
+        )
+        .await?;
+        match fast {
+            Some(rows) => {
+                let mut runs = runs;
+                runs.feed(&rows.t_delta, &rows.m_delta, &rows.scale);
+                Ok(runs.finish())
+            }
+            None => self.read_with_arrow(runs).await,
+        }
+    }
+
+    /// The general read path: the Arrow reader, for files the fast one
+    /// ([`pages::read_rows`]) does not know.
+    async fn read_with_arrow(
+        &self,
+        mut runs: Runs<'_>,
+    ) -> Result<Vec<(SeriesId, Vec<Sample>)>, BlockError> {
+        let wanted = runs.wanted;
         let mut selectors = Vec::with_capacity(wanted.len() * 2);
         let mut pos = 0u64;
-        for (_, r) in &wanted {
+        for (_, r) in wanted {
             if r.first_row > pos {
                 selectors.push(RowSelector::skip((r.first_row - pos) as usize));
             }
@@ -165,36 +234,87 @@ impl Block {
         .with_row_selection(RowSelection::from(selectors))
         .with_batch_size(65_536);
         let mut stream = builder.build()?;
-        let mut out: Vec<(SeriesId, Vec<Sample>)> = Vec::with_capacity(wanted.len());
-        let mut cur = 0usize; // index into wanted
-        let mut left = wanted.first().map_or(0, |w| w.1.rows);
-        let mut acc: Vec<Sample> = Vec::new();
-        let (mut t, mut dec) = (0i64, ValueDecoder::default());
         while let Some(batch) = stream.try_next().await? {
-            let ts = batch.column(0).as_primitive::<Int64Type>();
-            let man = batch.column(1).as_primitive::<Int64Type>();
-            let sc = batch.column(2).as_primitive::<Int8Type>();
-            for i in 0..batch.num_rows() {
-                while left == 0 {
-                    out.push((wanted[cur].0, std::mem::take(&mut acc)));
-                    cur += 1;
-                    left = wanted.get(cur).map_or(u64::MAX, |w| w.1.rows);
-                    (t, dec) = (0, ValueDecoder::default());
-                }
-                // Runs always start at a series' first row: deltas restart there.
-                t = t.wrapping_add(ts.value(i));
-                let v = dec.next(man.value(i), sc.value(i));
-                if t >= mint && t <= maxt {
-                    acc.push(Sample { t, v });
-                }
-                left -= 1;
+            runs.feed(
+                batch.column(0).as_primitive::<Int64Type>().values(),
+                batch.column(1).as_primitive::<Int64Type>().values(),
+                batch.column(2).as_primitive::<Int8Type>().values(),
+            );
+        }
+        Ok(runs.finish())
+    }
+}
+
+/// Turns the selected rows of consecutive series runs (fed in order, in
+/// pieces of any size) back into samples.
+struct Runs<'a> {
+    wanted: &'a [(SeriesId, SeriesRange)],
+    mint: i64,
+    maxt: i64,
+    out: Vec<(SeriesId, Vec<Sample>)>,
+    /// The series being decoded: its index in `wanted` and rows left.
+    cur: usize,
+    left: u64,
+    acc: Vec<Sample>,
+    /// Running time and value (deltas restart at a series' first row).
+    t: i64,
+    dec: ValueDecoder,
+}
+
+impl<'a> Runs<'a> {
+    fn new(wanted: &'a [(SeriesId, SeriesRange)], mint: i64, maxt: i64) -> Self {
+        Self {
+            wanted,
+            mint,
+            maxt,
+            out: Vec::with_capacity(wanted.len()),
+            cur: 0,
+            left: wanted.first().map_or(u64::MAX, |w| w.1.rows),
+            acc: Vec::with_capacity(wanted.first().map_or(0, |w| w.1.rows_within(mint, maxt))),
+            t: 0,
+            dec: ValueDecoder::default(),
+        }
+    }
+
+    fn feed(&mut self, ts: &[i64], man: &[i64], sc: &[i8]) {
+        let mut i = 0usize;
+        while i < ts.len() {
+            if self.left == 0 {
+                self.out
+                    .push((self.wanted[self.cur].0, std::mem::take(&mut self.acc)));
+                self.cur += 1;
+                self.left = match self.wanted.get(self.cur) {
+                    Some((_, r)) => {
+                        self.acc.reserve_exact(r.rows_within(self.mint, self.maxt));
+                        r.rows
+                    }
+                    None => u64::MAX,
+                };
+                (self.t, self.dec) = (0, ValueDecoder::default());
+                continue;
             }
+            // The rest of this series' run within the piece.
+            let n = (self.left as usize).min(ts.len() - i);
+            let (mut t, mut dec) = (self.t, self.dec);
+            for j in i..i + n {
+                t = t.wrapping_add(ts[j]);
+                let v = dec.next(man[j], sc[j]);
+                if t >= self.mint && t <= self.maxt {
+                    self.acc.push(Sample { t, v });
+                }
+            }
+            (self.t, self.dec) = (t, dec);
+            i += n;
+            self.left -= n as u64;
         }
-        if cur < wanted.len() {
-            out.push((wanted[cur].0, acc));
+    }
+
+    fn finish(mut self) -> Vec<(SeriesId, Vec<Sample>)> {
+        if self.cur < self.wanted.len() {
+            self.out.push((self.wanted[self.cur].0, self.acc));
         }
-        out.retain(|(_, s)| !s.is_empty());
-        Ok(out)
+        self.out.retain(|(_, s)| !s.is_empty());
+        self.out
     }
 }
 
@@ -262,4 +382,102 @@ async fn read_series(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use altimeter_model::{Labels, Sample};
+
+    use super::*;
+    use crate::block::write::BlockWriter;
+
+    /// Writes a block of `series` series × `per` samples (values of every
+    /// shape: counters, decimals, NaN, staleness markers, -0.0, π) and opens it.
+    async fn block(dir: &std::path::Path, series: u64, per: i64) -> Block {
+        let store = BlockStore::local(dir).unwrap();
+        let mut w = BlockWriter::new("00000000000000aa", dir.join("staging"), 3).unwrap();
+        for id in 0..series {
+            let labels =
+                Labels::from_pairs([("__name__", "m"), ("i", &format!("{id:06}"))]).unwrap();
+            let samples: Vec<Sample> = (0..per)
+                .map(|k| {
+                    let v = match (id + k as u64) % 7 {
+                        0 => f64::NAN,
+                        1 => f64::from_bits(0x7ff0_0000_0000_0002),
+                        2 => -0.0,
+                        3 => std::f64::consts::PI * k as f64,
+                        _ => (id * 1000) as f64 + k as f64 * 0.25,
+                    };
+                    Sample::new(1_000_000 + k * 10_000 + id as i64, v)
+                })
+                .collect();
+            w.push(id, &labels, &samples).unwrap();
+        }
+        let (staging, meta) = w.finish(1, 0, Vec::new()).unwrap().unwrap();
+        store.publish(&staging, &meta).await.unwrap();
+        Block::open(&store, meta, None).await.unwrap()
+    }
+
+    fn same(a: &[(SeriesId, Vec<Sample>)], b: &[(SeriesId, Vec<Sample>)]) {
+        assert_eq!(a.len(), b.len());
+        for ((ia, sa), (ib, sb)) in a.iter().zip(b) {
+            assert_eq!(ia, ib);
+            let bits = |s: &[Sample]| s.iter().map(|x| (x.t, x.v.to_bits())).collect::<Vec<_>>();
+            assert_eq!(bits(sa), bits(sb), "series {ia}");
+        }
+    }
+
+    #[tokio::test]
+    async fn page_reader_and_arrow_reader_agree() {
+        let dir = tempfile::tempdir().unwrap();
+        // 300 × 100 rows: several 8192-row pages, runs crossing pages.
+        let b = block(dir.path(), 300, 100).await;
+        let all: Vec<SeriesId> = (0..300).collect();
+        let some: Vec<SeriesId> = (0..300)
+            .filter(|i| i % 7 == 3 || (100..190).contains(i))
+            .collect();
+        for (ids, mint, maxt) in [
+            (&all, i64::MIN, i64::MAX),
+            (&some, i64::MIN, i64::MAX),
+            (&some, 1_300_000, 1_700_000),
+            (&all, 1_990_000, i64::MAX),
+        ] {
+            let plan = b.plan(ids, mint, maxt);
+            // The page reader takes these files (no silent fallback).
+            let ranges: Vec<_> = plan
+                .iter()
+                .map(|(_, r)| r.first_row..r.first_row + r.rows)
+                .collect();
+            let path = ObjPath::from("blocks/00000000000000aa/data.parquet");
+            let rows = pages::read_rows(
+                &b.store.object_store(),
+                &path,
+                b.meta.data_bytes,
+                b.data_meta.metadata(),
+                &ranges,
+            )
+            .await
+            .unwrap()
+            .expect("the page reader knows Altimeter's own files");
+            assert_eq!(
+                rows.t_delta.len() as u64,
+                plan.iter().map(|(_, r)| r.rows).sum::<u64>()
+            );
+            let fast = b.read_planned(&plan, mint, maxt).await.unwrap();
+            let general = b
+                .read_with_arrow(Runs::new(&plan, mint, maxt))
+                .await
+                .unwrap();
+            assert!(!fast.is_empty());
+            same(&fast, &general);
+        }
+        // Exactly what was written, bit for bit.
+        let one = b.read(&[5], i64::MIN, i64::MAX).await.unwrap();
+        assert_eq!(one.len(), 1);
+        assert_eq!(one[0].1.len(), 100);
+        assert!(one[0].1[2].v.is_nan() && one[0].1[3].v.to_bits() == 0x7ff0_0000_0000_0002);
+        assert_eq!(one[0].1[4].v.to_bits(), (-0.0f64).to_bits());
+        assert_eq!(one[0].1[5].v, std::f64::consts::PI * 5.0);
+        assert_eq!(one[0].1[6].v, 5000.0 + 6.0 * 0.25);
+    }
 }

@@ -172,6 +172,86 @@ pub struct Tsdb {
     next_seq: AtomicU64,
 }
 
+/// Rows below which a block read is not split further: smaller reads cost
+/// more in task and Parquet set-up than they gain.
+const MIN_SPLIT_ROWS: u64 = 32_768;
+
+/// Samples read from a block: its sequence number and the series.
+type BlockPart = (u64, Vec<(SeriesId, Vec<Sample>)>);
+
+/// Block reads of one select, running as tasks.
+#[derive(Default)]
+struct BlockReads {
+    tasks: tokio::task::JoinSet<Result<BlockPart, BlockError>>,
+}
+
+impl BlockReads {
+    /// Starts reading `ids`' samples in `[mint, maxt]` from `block`, split
+    /// into up to one task per core.
+    fn start(&mut self, block: &Arc<Block>, ids: &[SeriesId], mint: i64, maxt: i64) {
+        let plan = block.plan(ids, mint, maxt);
+        if plan.is_empty() {
+            return;
+        }
+        let rows: u64 = plan.iter().map(|(_, r)| r.rows).sum();
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
+        let parts = (rows / MIN_SPLIT_ROWS).clamp(1, cores);
+        let per_part = rows.div_ceil(parts);
+        let mut chunk = Vec::new();
+        let mut chunk_rows = 0u64;
+        let mut plan = plan.into_iter().peekable();
+        while let Some(w) = plan.next() {
+            chunk_rows += w.1.rows;
+            chunk.push(w);
+            if chunk_rows >= per_part || plan.peek().is_none() {
+                let b = block.clone();
+                let c = std::mem::take(&mut chunk);
+                self.tasks
+                    .spawn(async move { Ok((b.meta.seq, b.read_planned(&c, mint, maxt).await?)) });
+                chunk_rows = 0;
+            }
+        }
+    }
+
+    /// Every read's samples with the block's sequence number.
+    async fn finish(mut self) -> Result<Vec<BlockPart>, TsdbError> {
+        let mut out = Vec::with_capacity(self.tasks.len());
+        while let Some(r) = self.tasks.join_next().await {
+            let r = r.map_err(|e| TsdbError::Io(format!("block read task failed: {e}")))?;
+            out.push(r?);
+        }
+        Ok(out)
+    }
+}
+
+/// One series' samples from several sources (`(seq, samples)`, each sorted,
+/// a higher `seq` written later) merged: time-disjoint parts, the usual
+/// case, are concatenated; overlapping ones resolved "last write wins".
+fn merge_parts(mut p: Vec<(u64, Vec<Sample>)>) -> Vec<Sample> {
+    if p.len() <= 1 {
+        return p.pop().map(|x| x.1).unwrap_or_default();
+    }
+    p.sort_unstable_by_key(|x| x.1.first().map_or(i64::MIN, |s| s.t));
+    let disjoint = p.windows(2).all(|w| match (w[0].1.last(), w[1].1.first()) {
+        (Some(a), Some(b)) => a.t < b.t,
+        _ => false,
+    });
+    if disjoint {
+        let total: usize = p.iter().map(|x| x.1.len()).sum();
+        let mut parts = p.into_iter();
+        let mut all = parts.next().map(|x| x.1).unwrap_or_default();
+        all.reserve_exact(total - all.len());
+        for (_, s) in parts {
+            all.extend_from_slice(&s);
+        }
+        return all;
+    }
+    p.sort_by_key(|x| x.0);
+    let mut all: Vec<Sample> = p.into_iter().flat_map(|x| x.1).collect();
+    sort_dedup_last_wins(&mut all);
+    all
+}
+
 fn dur_ms(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
@@ -458,6 +538,9 @@ impl Tsdb {
     }
 
     /// Like [`Tsdb::select`] for known series ids.
+    ///
+    /// Blocks are read by parallel tasks (large plans split into row
+    /// ranges, one per core) while this task decodes the head.
     pub async fn select_ids(
         &self,
         ids: &[SeriesId],
@@ -467,16 +550,15 @@ impl Tsdb {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
+        let block_ids = self.index.with_aliases(ids);
+        let mut reads = BlockReads::default();
         // Under the gate no flush can move samples between head, frozen and blocks.
-        let (blocks, frozen, mut parts) = {
+        let (frozen, mut parts) = {
             let _g = self.gate.read();
             let st = self.state.read();
-            let blocks: Vec<Arc<Block>> = st
-                .blocks
-                .iter()
-                .filter(|b| b.overlaps(mint, maxt))
-                .cloned()
-                .collect();
+            for b in st.blocks.iter().filter(|b| b.overlaps(mint, maxt)) {
+                reads.start(b, &block_ids, mint, maxt);
+            }
             let frozen = st.frozen.clone();
             drop(st);
             let mut parts: HashMap<SeriesId, Vec<(u64, Vec<Sample>)>> =
@@ -492,7 +574,7 @@ impl Tsdb {
                     }
                 }
             }
-            (blocks, frozen, parts)
+            (frozen, parts)
         };
         let wanted: HashSet<SeriesId> = ids.iter().copied().collect();
         for f in &frozen {
@@ -505,33 +587,24 @@ impl Tsdb {
                 }
             }
         }
-        let block_ids = self.index.with_aliases(ids);
-        for b in &blocks {
-            for (id, s) in b.read(&block_ids, mint, maxt).await? {
+        for (seq, series) in reads.finish().await? {
+            for (id, s) in series {
                 let canonical = self.index.get(id).map_or(id, |e| e.id);
-                parts.entry(canonical).or_default().push((b.meta.seq, s));
+                parts.entry(canonical).or_default().push((seq, s));
             }
         }
         let mut out = Vec::with_capacity(parts.len());
-        for (id, mut p) in parts {
+        for (id, p) in parts {
             let Some(e) = self.index.get(id) else {
                 continue;
-            };
-            let samples = if p.len() == 1 {
-                p.pop().map(|x| x.1).unwrap_or_default()
-            } else {
-                p.sort_by_key(|x| x.0);
-                let mut all: Vec<Sample> = p.into_iter().flat_map(|x| x.1).collect();
-                sort_dedup_last_wins(&mut all);
-                all
             };
             out.push(SeriesData {
                 id: e.id,
                 labels: e.labels.clone(),
-                samples,
+                samples: merge_parts(p),
             });
         }
-        out.sort_by(|a, b| a.labels.cmp(&b.labels));
+        out.sort_unstable_by(|a, b| a.labels.cmp(&b.labels));
         Ok(out)
     }
 
@@ -556,5 +629,50 @@ impl Tsdb {
             .set(st.blocks.iter().map(|b| b.bytes()).sum::<u64>() as i64);
         self.metrics.series.set(self.index.len() as i64);
         self.metrics.head_samples.set(self.head_samples() as i64);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::merge_parts;
+    use altimeter_model::Sample;
+
+    fn s(pairs: &[(i64, f64)]) -> Vec<Sample> {
+        pairs.iter().map(|(t, v)| Sample::new(*t, *v)).collect()
+    }
+
+    #[test]
+    fn disjoint_parts_concatenate_in_time_order() {
+        // Sources come in any order; the head (u64::MAX) holds the newest.
+        let merged = merge_parts(vec![
+            (u64::MAX, s(&[(50, 5.0), (60, 6.0)])),
+            (1, s(&[(10, 1.0), (20, 2.0)])),
+            (2, s(&[(30, 3.0), (40, 4.0)])),
+        ]);
+        assert_eq!(
+            merged,
+            s(&[
+                (10, 1.0),
+                (20, 2.0),
+                (30, 3.0),
+                (40, 4.0),
+                (50, 5.0),
+                (60, 6.0)
+            ])
+        );
+    }
+
+    #[test]
+    fn overlapping_parts_keep_the_last_write() {
+        // Block 2 was written after block 1 and rewrote t=20; the head
+        // interleaves with block 2.
+        let merged = merge_parts(vec![
+            (2, s(&[(20, 22.0), (30, 3.0)])),
+            (u64::MAX, s(&[(25, 9.0), (30, 33.0)])),
+            (1, s(&[(10, 1.0), (20, 2.0)])),
+        ]);
+        assert_eq!(merged, s(&[(10, 1.0), (20, 22.0), (25, 9.0), (30, 33.0)]));
+        assert_eq!(merge_parts(vec![]), vec![]);
+        assert_eq!(merge_parts(vec![(7, s(&[(1, 1.0)]))]), s(&[(1, 1.0)]));
     }
 }

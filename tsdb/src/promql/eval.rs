@@ -14,7 +14,7 @@ use promql_parser::label::MatchOp as PMatchOp;
 use promql_parser::parser::{AtModifier, Expr, Offset, SubqueryExpr, VectorSelector};
 
 use super::value::{InstantSample, Point, QueryValue, RangeSeries};
-use super::{QueryError, aggregate, binary, functions};
+use super::{QueryError, aggregate, binary, functions, par};
 use crate::db::{SeriesData, Tsdb};
 
 /// The bit pattern of a Prometheus staleness marker.
@@ -49,6 +49,7 @@ pub(crate) struct Query {
     pub instant: bool,
     pub lookback: i64,
     pub max_samples: usize,
+    pub parallel_min_work: usize,
     pub deadline: Instant,
 }
 
@@ -249,20 +250,26 @@ fn shift(lo: i64, hi: i64, at: &Option<AtModifier>, off: &Option<Offset>, q: &Qu
     }
 }
 
-/// Phase one: reads every selector's samples.
+/// Phase one: reads every selector's samples, all selectors at once.
 pub(crate) async fn load(db: &Tsdb, expr: &Expr, q: &Query) -> Result<Loaded, QueryError> {
     let mut wants = Vec::new();
     collect(expr, q.start, q.end, q, &mut wants);
-    let mut loaded = Loaded::default();
-    let mut total = 0usize;
-    for w in wants {
+    let mut reads = Vec::with_capacity(wants.len());
+    for w in &wants {
         let matchers = selector_matchers(w.vs)?;
         if matchers.iter().all(|m| m.matches_empty()) {
             return Err(QueryError::BadData(
                 "vector selector must contain at least one non-empty matcher".into(),
             ));
         }
-        let mut data = db.select(&matchers, w.mint, w.maxt).await?;
+        reads.push(async move { db.select(&matchers, w.mint, w.maxt).await });
+    }
+    let mut loaded = Loaded::default();
+    let mut total = 0usize;
+    for (w, mut data) in wants
+        .iter()
+        .zip(futures::future::try_join_all(reads).await?)
+    {
         if w.drop_stale {
             for s in &mut data {
                 if s.samples.iter().any(|x| is_stale(x.v)) {
@@ -494,28 +501,27 @@ impl<'a> Evaluator<'a> {
         let at = at_ms(&vs.at, self.q);
         let lookback = self.q.lookback;
         let data = self.take(vs);
-        let mut out = Vec::with_capacity(data.len());
-        for sd in data {
+        let pick = |s: &[Sample], j: usize, te: i64| -> f64 {
+            // j = number of samples with t <= te
+            if j == 0 {
+                return ABSENT;
+            }
+            let x = s[j - 1];
+            if x.t < te - lookback || is_stale(x.v) {
+                ABSENT
+            } else if timestamps {
+                x.t as f64 / 1000.0
+            } else {
+                x.v
+            }
+        };
+        let series_vals = |sd: &SeriesData| -> Option<Vec<f64>> {
             let s = &sd.samples;
             let mut vals = vec![ABSENT; g.n];
-            let pick = |j: usize, te: i64| -> f64 {
-                // j = number of samples with t <= te
-                if j == 0 {
-                    return ABSENT;
-                }
-                let x = s[j - 1];
-                if x.t < te - lookback || is_stale(x.v) {
-                    ABSENT
-                } else if timestamps {
-                    x.t as f64 / 1000.0
-                } else {
-                    x.v
-                }
-            };
             match at {
                 Some(t) => {
                     let te = t - off;
-                    let v = pick(s.partition_point(|x| x.t <= te), te);
+                    let v = pick(s, s.partition_point(|x| x.t <= te), te);
                     vals.iter_mut().for_each(|x| *x = v);
                 }
                 None => {
@@ -525,19 +531,25 @@ impl<'a> Evaluator<'a> {
                         while j < s.len() && s[j].t <= te {
                             j += 1;
                         }
-                        *slot = pick(j, te);
+                        *slot = pick(s, j, te);
                     }
                 }
             }
-            let series = Series {
-                labels: sd.labels,
-                vals,
-            };
-            if series.any() {
-                out.push(series);
-            }
-            self.check_deadline()?;
-        }
+            vals.iter().any(|v| present(*v)).then_some(vals)
+        };
+        let samples: usize = data.iter().map(|sd| sd.samples.len()).sum();
+        let work = samples.max(data.len() * g.n);
+        let vals = par::map(&data, work, self.q, series_vals)?;
+        let out: Vec<Series> = data
+            .into_iter()
+            .zip(vals)
+            .filter_map(|(sd, vals)| {
+                vals.map(|vals| Series {
+                    labels: sd.labels,
+                    vals,
+                })
+            })
+            .collect();
         self.account(out.len() * g.n)?;
         Ok(out)
     }
@@ -647,7 +659,7 @@ impl<'a> Evaluator<'a> {
 
 /// Runs `f` over each series' window at each step; the window of step `i`
 /// holds the samples in `[te - range, te]` where `te` is the step time (or
-/// the `@` time) minus the offset. `f` gets the window and `te`.
+/// the `@` time) minus the offset. `f` gets the window, `te` and `i`.
 pub(super) fn over_windows(
     ev: &mut Evaluator<'_>,
     input: &RangeInput,
@@ -656,41 +668,88 @@ pub(super) fn over_windows(
 ) -> Result<Vec<Series>, QueryError> {
     let mut out = Vec::with_capacity(input.series.len());
     for (labels, s) in &input.series {
-        let mut vals = vec![ABSENT; g.n];
-        let (mut lo, mut hi) = (0usize, 0usize);
-        for (i, slot) in vals.iter_mut().enumerate() {
-            let te = input.at.unwrap_or_else(|| g.t(i)) - input.offset;
-            let from = te - input.range;
-            if input.at.is_some() {
-                lo = s.partition_point(|x| x.t < from);
-                hi = s.partition_point(|x| x.t <= te);
-            } else {
-                while hi < s.len() && s[hi].t <= te {
-                    hi += 1;
-                }
-                while lo < hi && s[lo].t < from {
-                    lo += 1;
-                }
-            }
-            if lo < hi
-                && let Some(v) = f(&s[lo..hi], te, i)
-            {
-                *slot = v;
-            }
-        }
-        let labels = if input.keep_name {
-            labels.clone()
-        } else {
-            drop_name(labels)
-        };
-        let series = Series { labels, vals };
-        if series.any() {
+        let mut window =
+            |s: &[Sample], lo: usize, hi: usize, te: i64, i: usize| f(&s[lo..hi], te, i);
+        if let Some(series) = series_windows(input, labels, s, g, &mut window) {
             out.push(series);
         }
         ev.check_deadline()?;
     }
     ev.account(out.len() * g.n)?;
     Ok(out)
+}
+
+/// [`over_windows`] spread over the cores for big inputs. `prepare` runs
+/// once per series (it may index the series, e.g. its counter resets) and
+/// gives the function of a window: the whole series, the window's bounds
+/// `lo..hi` in it, and `te`.
+pub(super) fn over_windows_par<P, F>(
+    ev: &mut Evaluator<'_>,
+    input: &RangeInput,
+    g: Grid,
+    prepare: P,
+) -> Result<Vec<Series>, QueryError>
+where
+    P: Fn(&[Sample]) -> F + Sync,
+    F: FnMut(&[Sample], usize, usize, i64) -> Option<f64>,
+{
+    let samples: usize = input.series.iter().map(|(_, s)| s.len()).sum();
+    let work = samples.max(input.series.len() * g.n);
+    let out: Vec<Series> = par::map(&input.series, work, ev.q, |(labels, s)| {
+        let mut f = prepare(s);
+        series_windows(input, labels, s, g, &mut |s, lo, hi, te, _| {
+            f(s, lo, hi, te)
+        })
+    })?
+    .into_iter()
+    .flatten()
+    .collect();
+    ev.account(out.len() * g.n)?;
+    Ok(out)
+}
+
+/// One series of [`over_windows`]; `None` when no step has a value. `f`
+/// gets the series, the window `lo..hi` (never empty), `te` and the step.
+fn series_windows(
+    input: &RangeInput,
+    labels: &Labels,
+    s: &[Sample],
+    g: Grid,
+    f: &mut impl FnMut(&[Sample], usize, usize, i64, usize) -> Option<f64>,
+) -> Option<Series> {
+    let mut vals = vec![ABSENT; g.n];
+    let (mut lo, mut hi) = (0usize, 0usize);
+    let mut any = false;
+    for (i, slot) in vals.iter_mut().enumerate() {
+        let te = input.at.unwrap_or_else(|| g.t(i)) - input.offset;
+        let from = te - input.range;
+        if input.at.is_some() {
+            lo = s.partition_point(|x| x.t < from);
+            hi = s.partition_point(|x| x.t <= te);
+        } else {
+            while hi < s.len() && s[hi].t <= te {
+                hi += 1;
+            }
+            while lo < hi && s[lo].t < from {
+                lo += 1;
+            }
+        }
+        if lo < hi
+            && let Some(v) = f(s, lo, hi, te, i)
+        {
+            *slot = v;
+            any |= present(v);
+        }
+    }
+    if !any {
+        return None;
+    }
+    let labels = if input.keep_name {
+        labels.clone()
+    } else {
+        drop_name(labels)
+    };
+    Some(Series { labels, vals })
 }
 
 /// Label sets numbered in first-seen order (groups, match signatures).

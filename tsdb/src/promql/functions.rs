@@ -10,7 +10,7 @@ use regex::Regex;
 use super::QueryError;
 use super::eval::{
     ABSENT, Evaluator, Grid, LabelIds, RangeInput, Series, Val, check_unique_labels, drop_name,
-    merge_same_labels, over_windows, present,
+    merge_same_labels, over_windows, over_windows_par, present,
 };
 
 /// Removes parentheses around an expression.
@@ -35,7 +35,7 @@ fn range_arg(ev: &mut Evaluator<'_>, e: &Expr, g: Grid) -> Result<RangeInput, Qu
 }
 
 /// A function of one window: samples, window end, range.
-type WindowFn = dyn Fn(&[Sample], i64, i64) -> Option<f64>;
+type WindowFn = dyn Fn(&[Sample], i64, i64) -> Option<f64> + Sync;
 
 pub(super) fn eval(ev: &mut Evaluator<'_>, c: &Call, g: Grid) -> Result<Val, QueryError> {
     let name = c.func.name;
@@ -44,14 +44,33 @@ pub(super) fn eval(ev: &mut Evaluator<'_>, c: &Call, g: Grid) -> Result<Val, Que
         let mut input = range_arg(ev, args[0], g)?;
         input.keep_name = name == "last_over_time";
         let range = input.range;
-        let out = over_windows(ev, &input, g, |w, te, _| f(w, te, range))?;
+        let out = over_windows_par(ev, &input, g, |_| {
+            move |s: &[Sample], lo: usize, hi: usize, te: i64| f(&s[lo..hi], te, range)
+        })?;
+        check_unique_labels(&out)?;
+        Ok(Val::Vector(out))
+    };
+    // rate and increase: each series' counter resets are found once, not
+    // again in every window that holds them.
+    let counter_fn = |ev: &mut Evaluator<'_>, rate: bool| {
+        let input = range_arg(ev, args[0], g)?;
+        let range = input.range;
+        let out = over_windows_par(ev, &input, g, |s| {
+            let resets: Vec<usize> = (1..s.len()).filter(|&k| s[k].v < s[k - 1].v).collect();
+            move |s: &[Sample], lo: usize, hi: usize, te: i64| {
+                let a = resets.partition_point(|&k| k <= lo);
+                let b = resets.partition_point(|&k| k < hi);
+                let corrections = resets[a..b].iter().map(|&k| s[k - 1].v);
+                extrapolated(&s[lo..hi], corrections, te, range, true, rate)
+            }
+        })?;
         check_unique_labels(&out)?;
         Ok(Val::Vector(out))
     };
     match name {
-        "rate" => range_fn(ev, &|w, te, r| extrapolated(w, te, r, true, true)),
-        "increase" => range_fn(ev, &|w, te, r| extrapolated(w, te, r, true, false)),
-        "delta" => range_fn(ev, &|w, te, r| extrapolated(w, te, r, false, false)),
+        "rate" => counter_fn(ev, true),
+        "increase" => counter_fn(ev, false),
+        "delta" => range_fn(ev, &|w, te, r| extrapolated(w, [], te, r, false, false)),
         "irate" => range_fn(ev, &|w, _, _| instant_value(w, true)),
         "idelta" => range_fn(ev, &|w, _, _| instant_value(w, false)),
         "deriv" => range_fn(ev, &|w, _, _| {
@@ -418,20 +437,27 @@ fn date_fn(name: &str) -> fn(i64) -> f64 {
 /// `rate`, `increase`, `delta`: Prometheus's extrapolation to the window
 /// edges (at most half a sample interval beyond the data, never below zero
 /// for counters).
-fn extrapolated(w: &[Sample], te: i64, range: i64, counter: bool, rate: bool) -> Option<f64> {
+///
+/// `corrections`: for a counter, the value before each reset inside `w`
+/// (a sample below its predecessor), in order. Prometheus adds them while
+/// walking the window — and compares the first sample with 0, which can
+/// only add 0.0 to a difference that is not -0.0: no effect — so adding
+/// them in the same order gives the same bits.
+fn extrapolated(
+    w: &[Sample],
+    corrections: impl IntoIterator<Item = f64>,
+    te: i64,
+    range: i64,
+    counter: bool,
+    rate: bool,
+) -> Option<f64> {
     if w.len() < 2 {
         return None;
     }
     let (first, last) = (w[0], w[w.len() - 1]);
     let mut result = last.v - first.v;
-    if counter {
-        let mut prev = 0.0;
-        for s in w {
-            if s.v < prev {
-                result += prev;
-            }
-            prev = s.v;
-        }
+    for c in corrections {
+        result += c;
     }
     let range_start = te - range;
     let mut to_start = (first.t - range_start) as f64 / 1000.0;

@@ -12,6 +12,7 @@ pub mod api;
 mod binary;
 mod eval;
 mod functions;
+mod par;
 mod value;
 
 use std::sync::Arc;
@@ -62,6 +63,9 @@ pub struct EngineOptions {
     /// Queries evaluated at once; more wait (and their wait counts against
     /// their timeout).
     pub max_concurrent: usize,
+    /// Work (samples or steps visited) from which a per-series loop is
+    /// spread over the cores; 0 always spreads (tests use that).
+    pub parallel_min_work: usize,
 }
 
 impl Default for EngineOptions {
@@ -71,6 +75,7 @@ impl Default for EngineOptions {
             timeout: Duration::from_secs(120),
             max_samples: 50_000_000,
             max_concurrent: 20,
+            parallel_min_work: 200_000,
         }
     }
 }
@@ -201,6 +206,7 @@ impl Engine {
             instant,
             lookback: self.opts.lookback.as_millis() as i64,
             max_samples: self.opts.max_samples,
+            parallel_min_work: self.opts.parallel_min_work,
             deadline: deadline.into_std(),
         };
         let data = tokio::time::timeout_at(deadline, eval::load(&self.db, &expr, &q))

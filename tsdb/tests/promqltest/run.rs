@@ -70,6 +70,8 @@ impl Env {
             db.clone(),
             EngineOptions {
                 timeout: QUERY_TIMEOUT,
+                // Every per-series loop through the multi-threaded path.
+                parallel_min_work: 0,
                 ..EngineOptions::default()
             },
         );

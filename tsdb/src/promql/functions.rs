@@ -56,7 +56,12 @@ pub(super) fn eval(ev: &mut Evaluator<'_>, c: &Call, g: Grid) -> Result<Val, Que
         let input = range_arg(ev, args[0], g)?;
         let range = input.range;
         let out = over_windows_par(ev, &input, g, |s| {
-            let resets: Vec<usize> = (1..s.len()).filter(|&k| s[k].v < s[k - 1].v).collect();
+            let resets: Vec<usize> = s
+                .windows(2)
+                .enumerate()
+                .filter(|(_, p)| p[1].v < p[0].v)
+                .map(|(k, _)| k + 1)
+                .collect();
             move |s: &[Sample], lo: usize, hi: usize, te: i64| {
                 let a = resets.partition_point(|&k| k <= lo);
                 let b = resets.partition_point(|&k| k < hi);

@@ -114,6 +114,15 @@ impl Index {
         self.inner.read().by_id.get(&id).cloned()
     }
 
+    /// The entries of `ids` (aliases resolve to their canonical entry;
+    /// unknown ids are left out), under one lock.
+    pub fn entries(&self, ids: &[SeriesId]) -> Vec<Arc<SeriesEntry>> {
+        let g = self.inner.read();
+        ids.iter()
+            .filter_map(|id| g.by_id.get(id).cloned())
+            .collect()
+    }
+
     /// Returns the series with these labels, creating it (with a new id) if needed.
     /// The flag says whether it was created.
     pub fn get_or_create(&self, labels: Labels) -> (Arc<SeriesEntry>, bool) {

@@ -7,7 +7,7 @@
 //! flush the head into blocks (by size or age), compact blocks of the same
 //! time window, delete blocks past the retention.
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -551,9 +551,18 @@ impl Tsdb {
             return Ok(Vec::new());
         }
         let block_ids = self.index.with_aliases(ids);
+        // Each series once, however it was named (an alias, twice).
+        let mut slot: HashMap<SeriesId, usize> = HashMap::with_capacity(ids.len());
+        let mut entries = self.index.entries(ids);
+        entries.retain(|e| {
+            let next = slot.len();
+            *slot.entry(e.id).or_insert(next) == next
+        });
+        // Sources of each entry's samples: (seq, samples), by entry index.
+        let mut parts: Vec<Vec<(u64, Vec<Sample>)>> = vec![Vec::new(); entries.len()];
         let mut reads = BlockReads::default();
         // Under the gate no flush can move samples between head, frozen and blocks.
-        let (frozen, mut parts) = {
+        let frozen = {
             let _g = self.gate.read();
             let st = self.state.read();
             for b in st.blocks.iter().filter(|b| b.overlaps(mint, maxt)) {
@@ -561,49 +570,50 @@ impl Tsdb {
             }
             let frozen = st.frozen.clone();
             drop(st);
-            let mut parts: HashMap<SeriesId, Vec<(u64, Vec<Sample>)>> =
-                HashMap::with_capacity(ids.len());
-            for id in ids {
-                if let Some(e) = self.index.get(*id) {
-                    let h = e.head.lock();
-                    if !h.is_empty() {
-                        let s = h.samples_in(mint, maxt);
-                        if !s.is_empty() {
-                            parts.entry(e.id).or_default().push((u64::MAX, s));
-                        }
+            for (e, p) in entries.iter().zip(parts.iter_mut()) {
+                let h = e.head.lock();
+                if !h.is_empty() {
+                    let s = h.samples_in(mint, maxt);
+                    if !s.is_empty() {
+                        p.push((u64::MAX, s));
                     }
                 }
             }
-            (frozen, parts)
+            frozen
         };
-        let wanted: HashSet<SeriesId> = ids.iter().copied().collect();
         for f in &frozen {
             for (e, buf) in &f.series {
-                if wanted.contains(&e.id) {
+                if let Some(&i) = slot.get(&e.id) {
                     let s = buf.samples_in(mint, maxt);
                     if !s.is_empty() {
-                        parts.entry(e.id).or_default().push((f.seq, s));
+                        parts[i].push((f.seq, s));
                     }
                 }
             }
         }
         for (seq, series) in reads.finish().await? {
             for (id, s) in series {
-                let canonical = self.index.get(id).map_or(id, |e| e.id);
-                parts.entry(canonical).or_default().push((seq, s));
+                // Blocks may hold a series under an older (alias) id.
+                let i = match slot.get(&id) {
+                    Some(&i) => i,
+                    None => match self.index.get(id).and_then(|e| slot.get(&e.id).copied()) {
+                        Some(i) => i,
+                        None => continue,
+                    },
+                };
+                parts[i].push((seq, s));
             }
         }
-        let mut out = Vec::with_capacity(parts.len());
-        for (id, p) in parts {
-            let Some(e) = self.index.get(id) else {
-                continue;
-            };
-            out.push(SeriesData {
+        let mut out: Vec<SeriesData> = entries
+            .iter()
+            .zip(parts)
+            .filter(|(_, p)| !p.is_empty())
+            .map(|(e, p)| SeriesData {
                 id: e.id,
                 labels: e.labels.clone(),
                 samples: merge_parts(p),
-            });
-        }
+            })
+            .collect();
         out.sort_unstable_by(|a, b| a.labels.cmp(&b.labels));
         Ok(out)
     }

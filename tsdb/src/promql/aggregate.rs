@@ -2,7 +2,7 @@
 //! `stddev`, `stdvar`, `topk`, `bottomk`, `quantile`, `count_values`, with
 //! `by`/`without`, evaluated per step like Prometheus 2.42.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use altimeter_model::{Label, Labels, METRIC_NAME};
 use promql_parser::label::Labels as PLabels;

@@ -2,7 +2,7 @@
 //! operators, and vector matching with `on`/`ignoring` and
 //! `group_left`/`group_right`, per step like Prometheus 2.42.
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet};
 
 use altimeter_model::{Label, Labels, METRIC_NAME};
 use promql_parser::parser::{BinaryExpr, LabelModifier, VectorMatchCardinality};

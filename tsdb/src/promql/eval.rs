@@ -6,7 +6,7 @@
 //! re-running the tree per step, and makes aggregation and vector matching
 //! simple loops over steps.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use altimeter_model::{Labels, METRIC_NAME, MatchOp, Matcher, Sample};
@@ -832,8 +832,7 @@ pub(super) fn same_labelset() -> QueryError {
 /// Fails if two series carry the same labels at all (Prometheus's check on
 /// the result of a range-vector function).
 pub(super) fn check_unique_labels(series: &[Series]) -> Result<(), QueryError> {
-    let mut seen: std::collections::HashSet<&Labels> =
-        std::collections::HashSet::with_capacity(series.len());
+    let mut seen: foldhash::HashSet<&Labels> = foldhash::HashSetExt::with_capacity(series.len());
     for s in series {
         if !seen.insert(&s.labels) {
             return Err(same_labelset());

@@ -89,10 +89,7 @@ pub(super) async fn read_rows(
                     a..b
                 };
                 let wanted: Vec<bool> = (0..locations.len())
-                    .map(|i| {
-                        let p = page_rows(i);
-                        local.iter().any(|r| r.start < p.end && r.end > p.start)
-                    })
+                    .map(|i| !overlapping(&local, &page_rows(i)).is_empty())
                     .collect();
                 let mut fetch: Vec<Range<u64>> = Vec::new();
                 let (chunk_start, _) = chunk.byte_range();
@@ -221,10 +218,8 @@ impl Column<'_> {
                 return Ok(false);
             }
             // The wanted parts of this page, relative to it.
-            let parts: Vec<Range<usize>> = self
-                .local
+            let parts: Vec<Range<usize>> = overlapping(self.local, &rows)
                 .iter()
-                .filter(|r| r.start < rows.end && r.end > rows.start)
                 .map(|r| {
                     (r.start.max(rows.start) - rows.start) as usize
                         ..(r.end.min(rows.end) - rows.start) as usize
@@ -272,6 +267,13 @@ impl Column<'_> {
         }
         Ok(true)
     }
+}
+
+/// The ranges of `sorted` (disjoint, in order) that overlap `rows`.
+fn overlapping<'a>(sorted: &'a [Range<u64>], rows: &Range<u64>) -> &'a [Range<u64>] {
+    let a = sorted.partition_point(|r| r.end <= rows.start);
+    let b = a + sorted[a..].partition_point(|r| r.start < rows.end);
+    &sorted[a..b]
 }
 
 /// PLAIN values `rows` of an INT64 or INT32 page, widened to i64.
@@ -491,6 +493,16 @@ mod tests {
             assert!(byte_stream_split_i64(&buf, n, rows.clone(), &mut out));
             assert_eq!(out, vals[rows.clone()], "{rows:?}");
         }
+    }
+
+    #[test]
+    fn overlapping_ranges_are_found_by_bisection() {
+        let r = [0..5, 10..20, 30..31];
+        assert_eq!(overlapping(&r, &(0..1)), &r[..1]);
+        assert_eq!(overlapping(&r, &(5..10)), &[] as &[Range<u64>]);
+        assert_eq!(overlapping(&r, &(4..11)), &r[..2]);
+        assert_eq!(overlapping(&r, &(19..40)), &r[1..]);
+        assert_eq!(overlapping(&r, &(31..40)), &[] as &[Range<u64>]);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! the rest).
 #![allow(deprecated)] // ParquetObjectReader, see the import below
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use altimeter_model::{Labels, Sample};
 use arrow::array::{Array, AsArray};

@@ -31,3 +31,11 @@ pub mod wal;
 
 pub use db::{FlushStats, SeriesData, Tsdb, TsdbError, TsdbOptions};
 pub use metrics::TsdbMetrics;
+
+/// CPUs this process may use (affinity and cgroup quota), found once:
+/// `available_parallelism` reads cgroup files on every call, too much for
+/// the per-query paths that split work by it.
+pub fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}

@@ -194,7 +194,7 @@ impl BlockReads {
             return;
         }
         let rows: u64 = plan.iter().map(|(_, r)| r.rows).sum();
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
+        let cores = crate::cores() as u64;
         let parts = (rows / MIN_SPLIT_ROWS).clamp(1, cores);
         let per_part = rows.div_ceil(parts);
         let mut chunk = Vec::new();

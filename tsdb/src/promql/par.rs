@@ -13,10 +13,6 @@ use super::eval::Query;
 /// How often (in items) a worker looks at the clock.
 const DEADLINE_EVERY: usize = 64;
 
-fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
 /// `items.iter().map(f)` in order, on up to one thread per core when
 /// `work` (about one unit per sample or step visited) reaches the query's
 /// `parallel_min_work` per thread — a thread costs tens of microseconds;
@@ -27,7 +23,7 @@ where
     R: Send,
     F: Fn(&T) -> R + Sync,
 {
-    let threads = cores()
+    let threads = crate::cores()
         .min(items.len())
         .min(work / q.parallel_min_work.max(1) + 1);
     let deadline = q.deadline;

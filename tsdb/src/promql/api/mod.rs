@@ -392,7 +392,7 @@ async fn runtimeinfo(State(st): State<ApiState>) -> ApiResult {
         "lastConfigTime": start,
         "corruptionCount": 0,
         "goroutineCount": 0,
-        "GOMAXPROCS": std::thread::available_parallelism().map_or(1, usize::from),
+        "GOMAXPROCS": crate::cores(),
         "GOGC": "",
         "GODEBUG": "",
         "storageRetention": duration_text(db.options().retention),

@@ -86,6 +86,15 @@ impl Grid {
     pub fn t(&self, i: usize) -> i64 {
         self.start + i as i64 * self.step
     }
+
+    /// `(time, value)` of the steps of `vals` that hold a value.
+    pub fn present<'v>(&self, vals: &'v [f64]) -> impl Iterator<Item = (i64, f64)> + 'v {
+        let g = *self;
+        vals.iter()
+            .enumerate()
+            .filter(|(_, v)| present(**v))
+            .map(move |(i, v)| (g.t(i), *v))
+    }
 }
 
 /// One series of an instant vector over the grid.
@@ -352,16 +361,8 @@ pub(crate) fn evaluate(expr: &Expr, q: &Query, loaded: Loaded) -> Result<QueryVa
             let mut out: Vec<RangeSeries> = series
                 .into_iter()
                 .filter_map(|s| {
-                    let points: Vec<Point> = s
-                        .vals
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, v)| present(**v))
-                        .map(|(i, v)| Point {
-                            t: grid.t(i),
-                            v: *v,
-                        })
-                        .collect();
+                    let points: Vec<Point> =
+                        grid.present(&s.vals).map(|(t, v)| Point { t, v }).collect();
                     (!points.is_empty()).then_some(RangeSeries {
                         labels: s.labels,
                         points,
@@ -599,15 +600,9 @@ impl<'a> Evaluator<'a> {
             Val::Vector(v) => v
                 .into_iter()
                 .map(|s| {
-                    let samples: Vec<Sample> = s
-                        .vals
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, v)| present(**v))
-                        .map(|(i, v)| Sample {
-                            t: inner.t(i),
-                            v: *v,
-                        })
+                    let samples: Vec<Sample> = inner
+                        .present(&s.vals)
+                        .map(|(t, v)| Sample { t, v })
                         .collect();
                     (s.labels, samples)
                 })

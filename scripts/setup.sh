@@ -9,9 +9,18 @@ what="${1:-run}"
 need_apt=()
 command -v cc >/dev/null || need_apt+=(build-essential)
 command -v pkg-config >/dev/null || need_apt+=(pkg-config)
+# The agent links libvirt (the `virt` crate builds against libvirt.pc).
+pkg-config --exists libvirt 2>/dev/null || need_apt+=(libvirt-dev)
 if [ "$what" = test ] || [ "$what" = bench ]; then
   command -v promtool >/dev/null || need_apt+=(prometheus)
   python3 -c 'import cramjam' 2>/dev/null || pip_need=1
+  # A real libvirt/QEMU guest for the agent's integration test, and the
+  # exporters the agent is compared with.
+  for p in libvirt-daemon libvirt-daemon-system libvirt-clients libvirt-daemon-driver-qemu \
+           qemu-system-x86 busybox-static linux-image-amd64 cpio \
+           prometheus-node-exporter prometheus-libvirt-exporter; do
+    dpkg -s "$p" >/dev/null 2>&1 || need_apt+=("$p")
+  done
 fi
 if [ "$what" = bench ]; then
   command -v victoria-metrics >/dev/null || need_apt+=(victoria-metrics)

@@ -20,9 +20,14 @@ enum Command {
     /// Run the server: remote-write and text ingest, the TSDB, SQL, admin
     /// and health endpoints, self-metrics on /metrics.
     Serve(ServeArgs),
-    /// Run everything on one machine (today the same as `serve`; the local
-    /// collector agent joins it in a later release). The README's start command.
+    /// Run everything on one machine: the server plus the collector agent
+    /// for this host, shipping in-process. The README's start command.
     AllInOne(ServeArgs),
+    /// Run the per-host collector agent: polls libvirt guests, cgroups and
+    /// the host every interval (and at once on guest start/stop), serves
+    /// /metrics for Prometheus, and ships every poll to remote-write
+    /// receivers through a bounded on-disk spool.
+    Agent(AgentArgs),
     /// Configuration helpers.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -59,6 +64,34 @@ pub struct ServeArgs {
     retention: Option<String>,
 }
 
+/// Options of `altimeter agent`. Each overrides the same key of the
+/// configuration file (`[agent]`) and of `ALTIMETER_AGENT_*` variables.
+#[derive(Debug, Args)]
+pub struct AgentArgs {
+    /// Configuration file (TOML); see `altimeter config reference`.
+    #[arg(long, env = "ALTIMETER_CONFIG")]
+    config: Option<PathBuf>,
+    /// Address for /metrics and /-/healthy, /-/ready. Default 127.0.0.1:9101.
+    #[arg(long)]
+    listen: Option<String>,
+    /// libvirt URI, opened read-only. Default qemu:///system.
+    #[arg(long)]
+    libvirt_uri: Option<String>,
+    /// Remote-write URL to ship to; repeat for several
+    /// (e.g. http://altimeter:8041/api/v1/write).
+    #[arg(long = "remote-write", value_name = "URL")]
+    remote_write: Vec<String>,
+    /// Directory of the on-disk spools. Default ./agent-data.
+    #[arg(long)]
+    spool_dir: Option<PathBuf>,
+    /// Poll interval, e.g. 10s (the default).
+    #[arg(long)]
+    interval: Option<String>,
+    /// Pollsters to run, comma-separated: libvirt,cgroup,host (the default).
+    #[arg(long)]
+    pollsters: Option<String>,
+}
+
 fn load(
     file: Option<&std::path::Path>,
     overrides: &[(&str, String, &str)],
@@ -75,6 +108,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(a) => serve(a, "serve"),
         Command::AllInOne(a) => serve(a, "all-in-one"),
+        Command::Agent(a) => agent(a),
         Command::Config(ConfigCommand::Check { config }) => {
             let c = load(config.as_deref(), &[])?;
             #[allow(clippy::print_stdout)] // the command's output
@@ -116,4 +150,43 @@ fn serve(a: ServeArgs, mode: &'static str) -> anyhow::Result<()> {
         .build()
         .context("starting the async runtime")?;
     rt.block_on(crate::server::run(cfg, mode))
+}
+
+fn agent(a: AgentArgs) -> anyhow::Result<()> {
+    let mut overrides: Vec<(&str, String, &str)> = Vec::new();
+    if let Some(l) = &a.listen {
+        overrides.push(("agent.listen", l.clone(), "command line --listen"));
+    }
+    if let Some(u) = &a.libvirt_uri {
+        overrides.push(("agent.libvirt_uri", u.clone(), "command line --libvirt-uri"));
+    }
+    if !a.remote_write.is_empty() {
+        overrides.push((
+            "agent.remote_write",
+            a.remote_write.join(","),
+            "command line --remote-write",
+        ));
+    }
+    if let Some(d) = &a.spool_dir {
+        overrides.push((
+            "agent.spool_dir",
+            d.display().to_string(),
+            "command line --spool-dir",
+        ));
+    }
+    if let Some(i) = &a.interval {
+        overrides.push(("agent.interval", i.clone(), "command line --interval"));
+    }
+    if let Some(p) = &a.pollsters {
+        overrides.push(("agent.pollsters", p.clone(), "command line --pollsters"));
+    }
+    let cfg = load(a.config.as_deref(), &overrides)?;
+    crate::server::init_logging(&cfg.log);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .thread_name("altimeter-agent")
+        .build()
+        .context("starting the async runtime")?;
+    rt.block_on(crate::agent::run(cfg))
 }

@@ -1,9 +1,11 @@
 //! `altimeter`: one binary for metering and monitoring a cloud.
 //!
 //! `altimeter serve` runs the server (ingest, TSDB, query APIs);
-//! `altimeter all-in-one` is the single-machine default; `altimeter config`
+//! `altimeter agent` runs the per-host collector; `altimeter all-in-one`
+//! is the single-machine default (server + local agent); `altimeter config`
 //! checks a configuration file or prints the reference.
 
+mod agent;
 mod cli;
 mod config;
 mod process;

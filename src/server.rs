@@ -12,7 +12,7 @@ use altimeter_tsdb::{Tsdb, TsdbMetrics, TsdbOptions};
 use anyhow::Context;
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use prometheus_client::metrics::family::Family;
@@ -65,70 +65,9 @@ async fn ready(State(st): State<AppState>) -> Response {
     }
 }
 
-/// `/metrics`: OpenMetrics when the scraper asks for it (Prometheus does),
-/// the classic Prometheus text format (0.0.4) otherwise — which is what
-/// `promtool check metrics`, curl and older scrapers understand.
+/// `/metrics`: see [`altimeter_collector::exposition::serve`].
 async fn metrics(State(st): State<AppState>, headers: HeaderMap) -> Response {
-    let mut out = String::new();
-    if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &st.registry) {
-        return (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("encoding metrics: {e}\n"),
-        )
-            .into_response();
-    }
-    let wants_openmetrics = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.contains("application/openmetrics-text"));
-    if wants_openmetrics {
-        (
-            [(
-                header::CONTENT_TYPE,
-                "application/openmetrics-text; version=1.0.0; charset=utf-8",
-            )],
-            out,
-        )
-            .into_response()
-    } else {
-        (
-            [(
-                header::CONTENT_TYPE,
-                "text/plain; version=0.0.4; charset=utf-8",
-            )],
-            openmetrics_to_text(&out),
-        )
-            .into_response()
-    }
-}
-
-/// Rewrites OpenMetrics text as Prometheus text 0.0.4: counter families are
-/// named with their `_total` suffix in HELP/TYPE, `# UNIT` and `# EOF` go.
-fn openmetrics_to_text(om: &str) -> String {
-    let counters: std::collections::HashSet<&str> = om
-        .lines()
-        .filter_map(|l| l.strip_prefix("# TYPE "))
-        .filter_map(|l| l.strip_suffix(" counter"))
-        .collect();
-    let mut out = String::with_capacity(om.len());
-    for line in om.lines() {
-        if line.starts_with("# UNIT ") || line == "# EOF" {
-            continue;
-        }
-        let rewritten = ["# HELP ", "# TYPE "].iter().find_map(|p| {
-            let rest = line.strip_prefix(p)?;
-            let (name, tail) = rest.split_once(' ')?;
-            counters
-                .contains(name)
-                .then(|| format!("{p}{name}_total {tail}"))
-        });
-        match rewritten {
-            Some(l) => out.push_str(&l),
-            None => out.push_str(line),
-        }
-        out.push('\n');
-    }
-    out
+    altimeter_collector::exposition::serve(&st.registry, &headers)
 }
 
 fn engine_options(cfg: &Config) -> EngineOptions {
@@ -183,6 +122,23 @@ pub async fn run(cfg: Config, mode: &'static str) -> anyhow::Result<()> {
         max_body: usize::try_from(cfg.ingest.max_body_bytes).unwrap_or(usize::MAX),
         max_decompressed: usize::try_from(cfg.ingest.max_decompressed_bytes).unwrap_or(usize::MAX),
     };
+    // all-in-one: the local agent polls this machine and ships in-process,
+    // through its spool, so samples taken while the WAL replays are kept.
+    let agent = if mode == "all-in-one" {
+        let local: Arc<dyn altimeter_collector::ship::Destination> =
+            Arc::new(crate::agent::LocalTsdb {
+                db: db_cell.clone(),
+                limits,
+            });
+        let opts =
+            crate::agent::options(&cfg, cfg.server.data_dir.join("agent-spool"), vec![local])?;
+        Some(altimeter_collector::agent::Agent::start(
+            opts,
+            &mut registry,
+        )?)
+    } else {
+        None
+    };
     let app = Router::new()
         .route("/-/healthy", get(healthy))
         .route("/-/ready", get(ready))
@@ -230,6 +186,9 @@ pub async fn run(cfg: Config, mode: &'static str) -> anyhow::Result<()> {
     tracing::info!("ready");
     let maintenance = tokio::spawn(db.clone().run_maintenance(cfg.storage.compaction_interval));
     let r = server.await;
+    if let Some(a) = &agent {
+        a.stop().await;
+    }
     maintenance.abort();
     db.close();
     tracing::info!("stopped; unflushed samples are safe in the write-ahead log");
@@ -237,7 +196,7 @@ pub async fn run(cfg: Config, mode: &'static str) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -255,18 +214,4 @@ async fn shutdown_signal() {
     }
     tracing::info!("shutting down");
     tokio::time::sleep(Duration::from_millis(10)).await;
-}
-
-#[cfg(test)]
-mod tests {
-    use super::openmetrics_to_text;
-
-    #[test]
-    fn counters_get_total_in_help_and_type() {
-        let om = "# HELP a_ops Ops.\n# TYPE a_ops counter\na_ops_total 3\n# HELP b_size Size.\n# TYPE b_size gauge\n# UNIT b_size bytes\nb_size 1\n# EOF\n";
-        assert_eq!(
-            openmetrics_to_text(om),
-            "# HELP a_ops_total Ops.\n# TYPE a_ops_total counter\na_ops_total 3\n# HELP b_size Size.\n# TYPE b_size gauge\nb_size 1\n"
-        );
-    }
 }

@@ -1,6 +1,7 @@
 //! Altimeter's vocabulary, shared by every other crate and free of I/O.
 //!
 //! - [`labels`]: label names and values, sorted label sets, the metric name.
+//! - [`meters`]: the meter catalogue (Ceilometer and Prometheus names of every guest meter).
 //! - [`matcher`]: Prometheus label matchers (`=`, `!=`, `=~`, `!~`).
 //! - [`sample`]: a timestamped value.
 //! - [`time`]: the injected clock; domain logic never reads the system time directly.
@@ -8,6 +9,7 @@
 pub mod duration;
 pub mod labels;
 pub mod matcher;
+pub mod meters;
 pub mod sample;
 pub mod time;
 

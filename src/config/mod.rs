@@ -23,6 +23,33 @@ pub struct Config {
     pub query: QueryConfig,
     /// `[log]`: log filter and output format.
     pub log: LogConfig,
+    /// `[agent]`: the collector agent (`altimeter agent`, and in `all-in-one`).
+    pub agent: AgentConfig,
+}
+
+/// `[agent]` section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentConfig {
+    /// Address of the standalone agent's `/metrics`. Default `127.0.0.1:9101`.
+    pub listen: SocketAddr,
+    /// How often every pollster runs. Default 10s; ≥ 100ms.
+    pub interval: Duration,
+    /// Pollsters to run: `libvirt`, `cgroup`, `host`. Default all three.
+    pub pollsters: Vec<String>,
+    /// The `host` label; empty means this machine's hostname.
+    pub host: String,
+    /// libvirt connection URI. Default `qemu:///system`.
+    pub libvirt_uri: String,
+    /// cgroup subtrees to watch, relative to each hierarchy root.
+    pub cgroup_watch: Vec<String>,
+    /// Remote-write URLs to ship every poll to. Default none.
+    pub remote_write: Vec<String>,
+    /// Directory of the per-destination spools. Default `./agent-data`.
+    pub spool_dir: PathBuf,
+    /// Bound on each destination's spool; the oldest data goes first. Default 1GiB.
+    pub spool_max_size: u64,
+    /// Most samples in one remote-write request. Default 10,000; ≥ 1.
+    pub max_samples_per_send: u64,
 }
 
 /// `[server]` section.
@@ -150,6 +177,18 @@ impl Default for Config {
                 level: "info".to_owned(),
                 format: LogFormat::Text,
             },
+            agent: AgentConfig {
+                listen: SocketAddr::from(([127, 0, 0, 1], 9101)),
+                interval: secs(10),
+                pollsters: ["libvirt", "cgroup", "host"].map(String::from).to_vec(),
+                host: String::new(),
+                libvirt_uri: "qemu:///system".to_owned(),
+                cgroup_watch: altimeter_collector::cgroup::CgroupOptions::default().watch,
+                remote_write: Vec::new(),
+                spool_dir: PathBuf::from("./agent-data"),
+                spool_max_size: GIB,
+                max_samples_per_send: 10_000,
+            },
         }
     }
 }
@@ -209,6 +248,8 @@ enum Val {
     Count(u64),
     Level(String),
     Format(LogFormat),
+    Text(String),
+    List(Vec<String>),
 }
 
 /// One known configuration key.
@@ -266,6 +307,16 @@ key_table! {
     query.lookback_delta: Duration => "How far back an instant selector (and /federate) looks for the latest sample; > 0.";
     log.level: Level => "Log filter: trace, debug, info, warn, error, off, or tracing directives containing '=' (e.g. info,altimeter_tsdb=debug).";
     log.format: Format => "Log output format: text or json.";
+    agent.listen: Addr => "Address of the standalone agent's /metrics and health endpoints (all-in-one serves them on server.listen).";
+    agent.interval: Duration => "How often the agent polls libvirt, cgroups and the host (at least 100ms); libvirt is also polled at once on guest lifecycle events.";
+    agent.pollsters: List => "Pollsters the agent runs: libvirt, cgroup, host (comma-separated in the environment).";
+    agent.host: Text => "The host label on guest series and on everything shipped; empty means this machine's hostname.";
+    agent.libvirt_uri: Text => "libvirt connection URI (opened read-only), e.g. qemu:///system or test:///default.";
+    agent.cgroup_watch: List => "cgroup subtrees to watch, relative to each hierarchy root (comma-separated in the environment).";
+    agent.remote_write: List => "Remote-write URLs every poll is shipped to (comma-separated in the environment); all-in-one also ships in-process.";
+    agent.spool_dir: Path => "Directory of the agent's on-disk spools, one per destination (all-in-one uses <server.data_dir>/agent-spool).";
+    agent.spool_max_size: Size => "Bound on each destination's spool; when full the oldest data is dropped and counted.";
+    agent.max_samples_per_send: Count => "Most samples in one remote-write request when catching up (at least 1).";
 }
 
 /// `ALTIMETER_*` environment variables that are not configuration keys.
@@ -286,6 +337,8 @@ fn describe(kind: &Val) -> (&'static str, &'static str) {
         Val::Count(_) => ("integer", "an integer (e.g. 4_000_000)"),
         Val::Level(_) => ("log filter", "a string log filter (e.g. \"info\")"),
         Val::Format(_) => ("text or json", "a string, \"text\" or \"json\""),
+        Val::Text(_) => ("string", "a string"),
+        Val::List(_) => ("list", "an array of strings (e.g. [\"a\", \"b\"])"),
     }
 }
 
@@ -313,6 +366,14 @@ fn parse_raw(kind: &Val, s: &str) -> Result<Val, String> {
             "json" => Ok(Val::Format(LogFormat::Json)),
             _ => Err(format!("invalid log format {s:?} (expected \"text\" or \"json\")")),
         },
+        Val::Text(_) => Ok(Val::Text(s.to_owned())),
+        Val::List(_) => Ok(Val::List(
+            s.split(',')
+                .map(str::trim)
+                .filter(|x| !x.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        )),
     }
 }
 
@@ -327,6 +388,15 @@ fn parse_toml(kind: &Val, v: &toml::Value) -> Result<Val, String> {
         (Val::Count(_), toml::Value::Integer(n)) => {
             u64::try_from(*n).map(Val::Count).map_err(|_| negative(n))
         }
+        (Val::List(_), toml::Value::Array(a)) => a
+            .iter()
+            .map(|x| {
+                x.as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| format!("expected strings in the array, found {}", x.type_str()))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Val::List),
         _ => Err(format!(
             "expected {}, found {}",
             describe(kind).1,
@@ -357,8 +427,30 @@ fn check_single(path: &str, v: &Val) -> Result<(), String> {
         ("query.timeout" | "query.lookback_delta", Val::Duration(d)) if d.is_zero() => {
             "must be greater than 0".to_owned()
         }
-        ("query.max_samples" | "query.max_concurrency", Val::Count(0)) => {
-            "must be at least 1".to_owned()
+        (
+            "query.max_samples" | "query.max_concurrency" | "agent.max_samples_per_send",
+            Val::Count(0),
+        ) => "must be at least 1".to_owned(),
+        ("agent.interval", Val::Duration(d)) if d.as_millis() < 100 => {
+            format!(
+                "{} is too short (must be at least 100ms)",
+                format_duration(*d)
+            )
+        }
+        ("agent.spool_max_size", Val::Size(n)) if *n < MIB => {
+            format!("{} is too small (must be at least 1MiB)", format_size(*n))
+        }
+        ("agent.pollsters", Val::List(l))
+            if l.iter()
+                .any(|p| !["libvirt", "cgroup", "host"].contains(&p.as_str())) =>
+        {
+            format!("unknown pollster in {l:?} (known: libvirt, cgroup, host)")
+        }
+        ("agent.remote_write", Val::List(l))
+            if l.iter()
+                .any(|u| !(u.starts_with("http://") || u.starts_with("https://"))) =>
+        {
+            format!("{l:?}: every URL must start with http:// or https://")
         }
         _ => return Ok(()),
     };
@@ -747,8 +839,9 @@ fn render_raw(v: &Val) -> String {
             }
             out
         }
-        Val::Level(s) => s.clone(),
+        Val::Level(s) | Val::Text(s) => s.clone(),
         Val::Format(f) => f.as_str().to_owned(),
+        Val::List(l) => l.join(","),
     }
 }
 
@@ -760,7 +853,9 @@ fn render_toml(v: &Val) -> String {
         Val::Count(n) => i64::try_from(*n).is_ok(),
         _ => false,
     };
-    if integer {
+    if let Val::List(l) = v {
+        toml::Value::Array(l.iter().cloned().map(toml::Value::String).collect()).to_string()
+    } else if integer {
         raw
     } else {
         toml::Value::String(raw).to_string()

@@ -1,0 +1,481 @@
+//! The agent: runs the pollsters on the interval (libvirt also at once on
+//! guest events), keeps the latest poll for `/metrics`, and ships every
+//! poll to each destination through its spool.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use altimeter_model::Clock;
+use anyhow::Context;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family as MetricFamily;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use tokio::sync::{Notify, mpsc, watch};
+use tokio::task::JoinHandle;
+
+use crate::cgroup::{CgroupOptions, CgroupPollster};
+use crate::exposition::Snapshot;
+use crate::family::{Family, Pollster, label};
+use crate::host::HostPollster;
+use crate::libvirt::{LibvirtOptions, LibvirtPollster};
+use crate::remote_write::{self, PollEncoder};
+use crate::ship::{BatchLimits, Destination, ShipMetrics, Shipper};
+use crate::spool::{Spool, SpoolOptions};
+
+/// What the agent runs and where it ships.
+pub struct AgentOptions {
+    /// Poll interval.
+    pub interval: Duration,
+    /// The `host` label (guest series; added to everything shipped).
+    pub host: String,
+    /// Pollsters to run: `libvirt`, `cgroup`, `host`.
+    pub pollsters: Vec<String>,
+    /// libvirt URI.
+    pub libvirt_uri: String,
+    /// cgroup subtrees to watch.
+    pub cgroup_watch: Vec<String>,
+    /// Root of /proc and the mounts for the host pollster (`/`).
+    pub host_root: PathBuf,
+    /// Where polls are shipped.
+    pub destinations: Vec<Arc<dyn Destination>>,
+    /// Parent directory of the per-destination spools.
+    pub spool_dir: PathBuf,
+    /// Bound on each spool.
+    pub spool_max_bytes: u64,
+    /// Most samples per request.
+    pub max_samples_per_send: u64,
+    /// Source of poll timestamps.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for AgentOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentOptions")
+            .field("interval", &self.interval)
+            .field("host", &self.host)
+            .field("pollsters", &self.pollsters)
+            .field(
+                "destinations",
+                &self
+                    .destinations
+                    .iter()
+                    .map(|d| d.name())
+                    .collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+/// This machine's hostname, for the `host` label.
+pub fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "localhost".to_string())
+}
+
+type Labels = Vec<(String, String)>;
+
+/// The agent's self-metrics.
+#[derive(Debug, Clone, Default)]
+struct AgentMetrics {
+    polls: MetricFamily<Labels, Counter>,
+    poll_errors: MetricFamily<Labels, Counter>,
+    wakeups: MetricFamily<Labels, Counter>,
+    poll_ms: MetricFamily<Labels, Gauge>,
+    series: MetricFamily<Labels, Gauge>,
+    up: MetricFamily<Labels, Gauge>,
+    spooled: MetricFamily<Labels, Counter>,
+    sent: MetricFamily<Labels, Counter>,
+    dropped: MetricFamily<Labels, Counter>,
+    failures: MetricFamily<Labels, Counter>,
+    spool_bytes: MetricFamily<Labels, Gauge>,
+    pending: MetricFamily<Labels, Gauge>,
+    lag: MetricFamily<Labels, Gauge>,
+    dest_up: MetricFamily<Labels, Gauge>,
+}
+
+impl AgentMetrics {
+    fn register(r: &mut Registry) -> Self {
+        let m = AgentMetrics::default();
+        let p = "altimeter_agent_";
+        r.register(
+            format!("{p}polls"),
+            "Polls run, per pollster",
+            m.polls.clone(),
+        );
+        r.register(
+            format!("{p}poll_errors"),
+            "Polls that failed, per pollster (see the log)",
+            m.poll_errors.clone(),
+        );
+        r.register(
+            format!("{p}event_polls"),
+            "Polls run at once because of a libvirt domain event",
+            m.wakeups.clone(),
+        );
+        r.register(
+            format!("{p}poll_duration_milliseconds"),
+            "Duration of the last poll",
+            m.poll_ms.clone(),
+        );
+        r.register(
+            format!("{p}series"),
+            "Series in the last poll",
+            m.series.clone(),
+        );
+        r.register(
+            format!("{p}pollster_up"),
+            "1 when the pollster's last poll succeeded",
+            m.up.clone(),
+        );
+        r.register(
+            format!("{p}samples_spooled"),
+            "Samples written to the destination's spool",
+            m.spooled.clone(),
+        );
+        r.register(
+            format!("{p}samples_sent"),
+            "Samples the destination acknowledged",
+            m.sent.clone(),
+        );
+        r.register(format!("{p}samples_dropped"), "Samples given up: reason spool_full (oldest dropped for space), rejected (refused by the receiver) or corrupt (damaged spool record)", m.dropped.clone());
+        r.register(
+            format!("{p}send_failures"),
+            "Failed send attempts (each is retried)",
+            m.failures.clone(),
+        );
+        r.register(
+            format!("{p}spool_bytes"),
+            "Bytes waiting in the destination's spool",
+            m.spool_bytes.clone(),
+        );
+        r.register(
+            format!("{p}spool_pending_samples"),
+            "Samples waiting in the destination's spool",
+            m.pending.clone(),
+        );
+        r.register(
+            format!("{p}shipping_lag_seconds"),
+            "Age of the oldest sample not yet delivered (0 when caught up)",
+            m.lag.clone(),
+        );
+        r.register(
+            format!("{p}destination_up"),
+            "1 when the last send to the destination succeeded",
+            m.dest_up.clone(),
+        );
+        m
+    }
+
+    fn ship(&self, dest: &str) -> ShipMetrics {
+        let l = vec![("destination".to_string(), dest.to_string())];
+        let reason = |r: &str| {
+            let mut l = l.clone();
+            l.push(("reason".to_string(), r.to_string()));
+            l
+        };
+        ShipMetrics {
+            spooled: self.spooled.get_or_create(&l).clone(),
+            sent: self.sent.get_or_create(&l).clone(),
+            dropped_full: self.dropped.get_or_create(&reason("spool_full")).clone(),
+            dropped_rejected: self.dropped.get_or_create(&reason("rejected")).clone(),
+            dropped_corrupt: self.dropped.get_or_create(&reason("corrupt")).clone(),
+            failures: self.failures.get_or_create(&l).clone(),
+            spool_bytes: self.spool_bytes.get_or_create(&l).clone(),
+            pending: self.pending.get_or_create(&l).clone(),
+            lag_seconds: self.lag.get_or_create(&l).clone(),
+            up: self.dest_up.get_or_create(&l).clone(),
+        }
+    }
+}
+
+/// A running agent.
+#[derive(Debug)]
+pub struct Agent {
+    /// The latest poll of every pollster (served on `/metrics`).
+    pub snapshot: Arc<Snapshot>,
+    ready: watch::Receiver<bool>,
+    shutdown: watch::Sender<bool>,
+    tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
+}
+
+/// A pollster and what wakes it besides the interval.
+type PollsterWithWake = (Box<dyn Pollster>, Option<Arc<Notify>>);
+
+/// One finished poll.
+struct PollResult {
+    pollster: &'static str,
+    ts_ms: i64,
+    families: Arc<Vec<Family>>,
+}
+
+/// A directory name for a destination's spool: readable, unique.
+fn spool_name(dest: &str) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    dest.hash(&mut h);
+    let readable: String = dest
+        .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(60)
+        .collect();
+    format!("{readable}-{:08x}", h.finish() as u32)
+}
+
+impl Agent {
+    /// Starts the pollsters and shippers; registers the self-metrics and
+    /// the snapshot in `registry`. Runs until [`Agent::stop`].
+    pub fn start(opts: AgentOptions, registry: &mut Registry) -> anyhow::Result<Agent> {
+        let metrics = AgentMetrics::register(registry);
+        let snapshot = Arc::new(Snapshot::default());
+        crate::exposition::register(registry, snapshot.clone());
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let mut tasks = Vec::new();
+
+        let mut shippers = Vec::new();
+        for dest in opts.destinations {
+            let dir = opts.spool_dir.join(spool_name(dest.name()));
+            let spool = Spool::open(
+                &dir,
+                SpoolOptions {
+                    max_bytes: opts.spool_max_bytes,
+                    segment_bytes: (opts.spool_max_bytes / 16).clamp(1 << 16, 64 << 20),
+                    fsync: true,
+                },
+            )
+            .with_context(|| {
+                format!("opening the spool of {} in {}", dest.name(), dir.display())
+            })?;
+            if spool.pending_samples() > 0 {
+                tracing::info!(
+                    destination = dest.name(),
+                    samples = spool.pending_samples(),
+                    "spool holds samples from before the restart; delivering them first"
+                );
+            }
+            let m = metrics.ship(dest.name());
+            let s = Shipper::new(
+                dest,
+                spool,
+                m,
+                opts.clock.clone(),
+                BatchLimits {
+                    max_samples: opts.max_samples_per_send,
+                },
+            );
+            tasks.push(tokio::spawn(s.clone().run(shutdown_rx.clone())));
+            shippers.push(s);
+        }
+
+        let mut pollsters: Vec<PollsterWithWake> = Vec::new();
+        for name in &opts.pollsters {
+            match name.as_str() {
+                "libvirt" => {
+                    let p = LibvirtPollster::new(LibvirtOptions {
+                        uri: opts.libvirt_uri.clone(),
+                        host: opts.host.clone(),
+                    });
+                    let wake = p.wakeup();
+                    pollsters.push((Box::new(p), Some(wake)));
+                }
+                "cgroup" => {
+                    let p = CgroupPollster::new(CgroupOptions {
+                        watch: opts.cgroup_watch.clone(),
+                        ..CgroupOptions::default()
+                    })?;
+                    pollsters.push((Box::new(p), None));
+                }
+                "host" => {
+                    pollsters.push((Box::new(HostPollster::new(opts.host_root.clone())), None))
+                }
+                other => anyhow::bail!("unknown pollster {other:?} (known: libvirt, cgroup, host)"),
+            }
+        }
+        let expected = pollsters.len();
+        let (tx, rx) = mpsc::channel::<PollResult>(16);
+        for (p, wake) in pollsters {
+            tasks.push(tokio::spawn(poll_loop(
+                p,
+                wake,
+                opts.clock.clone(),
+                opts.interval,
+                tx.clone(),
+                metrics.clone(),
+                shutdown_rx.clone(),
+            )));
+        }
+        drop(tx);
+        let (ready_tx, ready) = watch::channel(expected == 0);
+        let encoder = PollEncoder::new(vec![label("host", opts.host.clone())]);
+        tasks.push(tokio::spawn(publish(
+            rx,
+            snapshot.clone(),
+            encoder,
+            shippers,
+            ready_tx,
+            expected,
+        )));
+        tracing::info!(pollsters = ?opts.pollsters, interval_s = opts.interval.as_secs_f64(),
+            host = %opts.host, "agent started");
+        Ok(Agent {
+            snapshot,
+            ready,
+            shutdown,
+            tasks: std::sync::Mutex::new(tasks),
+        })
+    }
+
+    /// True once every pollster has run at least once.
+    pub fn is_ready(&self) -> bool {
+        *self.ready.borrow()
+    }
+
+    /// Stops polling and shipping; unsent data stays in the spools.
+    pub async fn stop(&self) {
+        let _ = self.shutdown.send(true);
+        let tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|e| e.into_inner()));
+        for t in tasks {
+            let _ = tokio::time::timeout(Duration::from_secs(10), t).await;
+        }
+    }
+}
+
+async fn poll_loop(
+    mut pollster: Box<dyn Pollster>,
+    wake: Option<Arc<Notify>>,
+    clock: Arc<dyn Clock>,
+    interval: Duration,
+    tx: mpsc::Sender<PollResult>,
+    metrics: AgentMetrics,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let name = pollster.name();
+    let l = vec![("pollster".to_string(), name.to_string())];
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let woken = tokio::select! {
+            _ = tick.tick() => false,
+            () = async {
+                match &wake {
+                    Some(w) => w.notified().await,
+                    None => std::future::pending().await,
+                }
+            } => true,
+            _ = shutdown.changed() => return,
+        };
+        if woken {
+            // Coalesce the burst of events one start or stop produces.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            metrics.wakeups.get_or_create(&l).inc();
+        }
+        let ts_ms = clock.now_ms();
+        let started = Instant::now();
+        let joined = tokio::task::spawn_blocking(move || {
+            let mut out = Vec::new();
+            let r = pollster.poll(&mut out);
+            (pollster, out, r)
+        })
+        .await;
+        let (p, families, result) = match joined {
+            Ok(x) => x,
+            Err(e) => {
+                tracing::error!(pollster = name, error = %e, "pollster panicked; it is not run again");
+                metrics.up.get_or_create(&l).set(0);
+                return;
+            }
+        };
+        pollster = p;
+        metrics.polls.get_or_create(&l).inc();
+        metrics
+            .poll_ms
+            .get_or_create(&l)
+            .set(i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX));
+        match &result {
+            Ok(()) => {
+                metrics.up.get_or_create(&l).set(1);
+            }
+            Err(e) => {
+                metrics.poll_errors.get_or_create(&l).inc();
+                metrics.up.get_or_create(&l).set(0);
+                tracing::warn!(pollster = name, error = format!("{e:#}"), "poll failed");
+            }
+        }
+        // A failed poll with nothing gathered keeps the previous snapshot
+        // (and does not mark every series stale); partial results are used.
+        if result.is_err() && families.is_empty() {
+            continue;
+        }
+        let series: usize = families.iter().map(|f| f.series.len()).sum();
+        metrics
+            .series
+            .get_or_create(&l)
+            .set(i64::try_from(series).unwrap_or(i64::MAX));
+        let r = PollResult {
+            pollster: name,
+            ts_ms,
+            families: Arc::new(families),
+        };
+        if tx.send(r).await.is_err() {
+            return;
+        }
+    }
+}
+
+async fn publish(
+    mut rx: mpsc::Receiver<PollResult>,
+    snapshot: Arc<Snapshot>,
+    mut encoder: PollEncoder,
+    shippers: Vec<Arc<Shipper>>,
+    ready: watch::Sender<bool>,
+    expected: usize,
+) {
+    let mut seen: Vec<&'static str> = Vec::new();
+    while let Some(r) = rx.recv().await {
+        snapshot.set(r.pollster, r.families.clone());
+        if !seen.contains(&r.pollster) {
+            seen.push(r.pollster);
+            if seen.len() == expected {
+                let _ = ready.send(true);
+            }
+        }
+        if shippers.is_empty() {
+            continue;
+        }
+        let enc = encoder.encode(r.pollster, r.families, r.ts_ms);
+        if enc.samples == 0 {
+            continue;
+        }
+        let body = remote_write::compress(&enc.proto);
+        let shippers = shippers.clone();
+        let ts = r.ts_ms;
+        // Appends are fsynced: off the async threads, in poll order.
+        let res = tokio::task::spawn_blocking(move || {
+            for s in &shippers {
+                if let Err(e) = s.enqueue(enc.samples, ts, &body) {
+                    tracing::error!(
+                        destination = s.name(),
+                        error = format!("{e:#}"),
+                        "could not spool a poll; its samples are lost for this destination"
+                    );
+                }
+            }
+        })
+        .await;
+        if let Err(e) = res {
+            tracing::error!(error = %e, "spooling task panicked");
+        }
+    }
+}

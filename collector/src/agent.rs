@@ -178,17 +178,22 @@ impl AgentMetrics {
             l.push(("reason".to_string(), r.to_string()));
             l
         };
+        // get_or_create returns a lock guard: clone it out before the next
+        // call, which may need the write lock for a new label set.
+        fn c<M: Clone + Default>(f: &MetricFamily<Labels, M>, l: &Labels) -> M {
+            f.get_or_create(l).clone()
+        }
         ShipMetrics {
-            spooled: self.spooled.get_or_create(&l).clone(),
-            sent: self.sent.get_or_create(&l).clone(),
-            dropped_full: self.dropped.get_or_create(&reason("spool_full")).clone(),
-            dropped_rejected: self.dropped.get_or_create(&reason("rejected")).clone(),
-            dropped_corrupt: self.dropped.get_or_create(&reason("corrupt")).clone(),
-            failures: self.failures.get_or_create(&l).clone(),
-            spool_bytes: self.spool_bytes.get_or_create(&l).clone(),
-            pending: self.pending.get_or_create(&l).clone(),
-            lag_seconds: self.lag.get_or_create(&l).clone(),
-            up: self.dest_up.get_or_create(&l).clone(),
+            spooled: c(&self.spooled, &l),
+            sent: c(&self.sent, &l),
+            dropped_full: c(&self.dropped, &reason("spool_full")),
+            dropped_rejected: c(&self.dropped, &reason("rejected")),
+            dropped_corrupt: c(&self.dropped, &reason("corrupt")),
+            failures: c(&self.failures, &l),
+            spool_bytes: c(&self.spool_bytes, &l),
+            pending: c(&self.pending, &l),
+            lag_seconds: c(&self.lag, &l),
+            up: c(&self.dest_up, &l),
         }
     }
 }

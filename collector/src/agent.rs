@@ -368,6 +368,7 @@ async fn poll_loop(
 ) {
     let name = pollster.name();
     let l = vec![("pollster".to_string(), name.to_string())];
+    let mut last_error: Option<String> = None;
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -411,11 +412,26 @@ async fn poll_loop(
         match &result {
             Ok(()) => {
                 metrics.up.get_or_create(&l).set(1);
+                if last_error.take().is_some() {
+                    tracing::info!(pollster = name, "poll works again");
+                }
             }
             Err(e) => {
                 metrics.poll_errors.get_or_create(&l).inc();
                 metrics.up.get_or_create(&l).set(0);
-                tracing::warn!(pollster = name, error = format!("{e:#}"), "poll failed");
+                // The same failure every interval (libvirtd not installed)
+                // is logged once, then at debug level.
+                let msg = format!("{e:#}");
+                if last_error.as_deref() == Some(msg.as_str()) {
+                    tracing::debug!(pollster = name, error = msg, "poll failed again");
+                } else {
+                    tracing::warn!(
+                        pollster = name,
+                        error = msg.as_str(),
+                        "poll failed; retrying every interval (altimeter_agent_pollster_up is 0 meanwhile)"
+                    );
+                    last_error = Some(msg);
+                }
             }
         }
         // A failed poll with nothing gathered keeps the previous snapshot

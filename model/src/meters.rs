@@ -451,6 +451,16 @@ mod tests {
     }
 
     #[test]
+    fn docs_meters_md_has_the_catalogue() {
+        let doc = include_str!("../../docs/meters.md");
+        assert!(
+            doc.contains(&markdown_table()),
+            "docs/meters.md is out of date; paste markdown_table() into it:\n{}",
+            markdown_table()
+        );
+    }
+
+    #[test]
     fn conversions_to_ceilometer_units() {
         let cpu = by_ceilometer("cpu").unwrap();
         assert_eq!(cpu.to_ceilometer_unit(1.5), 1.5e9);

@@ -408,3 +408,54 @@ fn docs_config_md_is_the_generated_reference() {
         reference_markdown().trim_end()
     );
 }
+
+#[test]
+fn agent_lists_from_toml_environment_and_command_line() {
+    let (c, _) = load_text(
+        "[agent]\nremote_write = [\"http://a:8041/api/v1/write\", \"http://b/w\"]\npollsters = [\"host\"]\ninterval = \"500ms\"\n",
+        &[("ALTIMETER_AGENT_CGROUP_WATCH", "machine.slice, system.slice")],
+        &[],
+    );
+    let c = c.expect("valid");
+    assert_eq!(
+        c.agent.remote_write,
+        vec!["http://a:8041/api/v1/write", "http://b/w"]
+    );
+    assert_eq!(c.agent.pollsters, vec!["host"]);
+    assert_eq!(c.agent.interval, Duration::from_millis(500));
+    assert_eq!(c.agent.cgroup_watch, vec!["machine.slice", "system.slice"]);
+    // The command line (a joined repeatable flag) wins; an empty list is allowed.
+    let c = load(
+        None,
+        vars(&[]),
+        &[
+            ("agent.remote_write", "http://x/w,http://y/w".into(), "cli"),
+            ("agent.pollsters", String::new(), "cli"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(c.agent.remote_write, vec!["http://x/w", "http://y/w"]);
+    assert!(c.agent.pollsters.is_empty());
+    // to_toml round-trips lists.
+    assert_eq!(load_text(&c.to_toml(), &[], &[]).0.unwrap(), c);
+}
+
+#[test]
+fn agent_values_are_checked() {
+    let e = errs(
+        "[agent]\nremote_write = [\"https://secure/w\", \"ftp://x\"]\npollsters = [\"host\", \"gpu\"]\ninterval = \"10ms\"\nspool_max_size = \"1KiB\"\nmax_samples_per_send = 0\ncgroup_watch = [1]\n",
+        &[],
+    );
+    let joined = e.join("\n");
+    for want in [
+        "agent.remote_write: [\"https://secure/w\", \"ftp://x\"]: every URL must start with http://",
+        "agent.pollsters: unknown pollster in [\"host\", \"gpu\"]",
+        "agent.interval: 10ms is too short",
+        "agent.spool_max_size: 1KiB is too small",
+        "agent.max_samples_per_send: must be at least 1",
+        "agent.cgroup_watch: expected strings in the array, found integer",
+    ] {
+        assert!(joined.contains(want), "missing {want:?} in:\n{joined}");
+    }
+    assert_eq!(e.len(), 6, "{joined}");
+}

@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
 use altimeter_model::Clock;
@@ -85,7 +86,7 @@ struct AgentMetrics {
     polls: MetricFamily<Labels, Counter>,
     poll_errors: MetricFamily<Labels, Counter>,
     wakeups: MetricFamily<Labels, Counter>,
-    poll_ms: MetricFamily<Labels, Gauge>,
+    poll_seconds: MetricFamily<Labels, Gauge<f64, AtomicU64>>,
     series: MetricFamily<Labels, Gauge>,
     up: MetricFamily<Labels, Gauge>,
     spooled: MetricFamily<Labels, Counter>,
@@ -118,9 +119,9 @@ impl AgentMetrics {
             m.wakeups.clone(),
         );
         r.register(
-            format!("{p}poll_duration_milliseconds"),
+            format!("{p}poll_duration_seconds"),
             "Duration of the last poll",
-            m.poll_ms.clone(),
+            m.poll_seconds.clone(),
         );
         r.register(
             format!("{p}series"),
@@ -406,9 +407,9 @@ async fn poll_loop(
         pollster = p;
         metrics.polls.get_or_create(&l).inc();
         metrics
-            .poll_ms
+            .poll_seconds
             .get_or_create(&l)
-            .set(i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX));
+            .set(started.elapsed().as_secs_f64());
         match &result {
             Ok(()) => {
                 metrics.up.get_or_create(&l).set(1);

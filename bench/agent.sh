@@ -31,8 +31,10 @@ for i in $(seq 1 "$GUESTS"); do GUEST_NAMES+=("bench$i"); done
 cleanup() {
   for f in "$TMP"/*.pid; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null || true; done
   for g in "${GUEST_NAMES[@]}"; do
-    GUEST_NAME=$g GUEST_TAP="${g}t" GUEST_DIR="$TMP/guest" tests/peers/libvirt-guest.sh stop-guest >/dev/null 2>&1 || true
+    GUEST_NAME=$g GUEST_TAP="${g}t" GUEST_DIR="$TMP/guest-$g" tests/peers/libvirt-guest.sh stop-guest >/dev/null 2>&1 || true
   done
+  # Stops libvirtd/virtlogd only if the script started them.
+  tests/peers/libvirt-guest.sh stop >/dev/null 2>&1 || true
   sleep 1
   rm -rf "$TMP"
 }
@@ -45,7 +47,7 @@ spawn() { # name cmd...
 }
 
 for g in "${GUEST_NAMES[@]}"; do
-  GUEST_NAME=$g GUEST_TAP="${g}t" GUEST_DIR="$TMP/guest" tests/peers/libvirt-guest.sh start
+  GUEST_NAME=$g GUEST_TAP="${g}t" GUEST_DIR="$TMP/guest-$g" tests/peers/libvirt-guest.sh start
 done
 
 spawn altimeter "$BIN" serve --data-dir "$TMP/alt" --listen "127.0.0.1:$ALT_PORT"

@@ -209,14 +209,18 @@ pub struct Agent {
     tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
 }
 
-/// A pollster and what wakes it besides the interval.
-type PollsterWithWake = (Box<dyn Pollster>, Option<Arc<Notify>>);
+/// A pollster, and whether the shared event notify also triggers it.
+type PollsterWithWake = (Box<dyn Pollster>, bool);
 
-/// One finished poll.
-struct PollResult {
-    pollster: &'static str,
+/// One poll cycle: every pollster on the interval, or the event-driven
+/// ones on a wake-up. It is spooled and shipped as one record.
+struct Cycle {
     ts_ms: i64,
-    families: Arc<Vec<Family>>,
+    /// Pollster name and its families (failed polls with nothing gathered
+    /// are left out, keeping their previous snapshot).
+    polls: Vec<(&'static str, Arc<Vec<Family>>)>,
+    /// Every pollster has completed a poll at least once.
+    all_ran: bool,
 }
 
 /// A directory name for a destination's spool: readable, unique.
@@ -285,45 +289,45 @@ impl Agent {
             shippers.push(s);
         }
 
+        // One notify for every pollster that polls on events (libvirt).
+        let wake = Arc::new(Notify::new());
         let mut pollsters: Vec<PollsterWithWake> = Vec::new();
         for name in &opts.pollsters {
             match name.as_str() {
                 "libvirt" => {
-                    let p = LibvirtPollster::new(LibvirtOptions {
-                        uri: opts.libvirt_uri.clone(),
-                        host: opts.host.clone(),
-                    });
-                    let wake = p.wakeup();
-                    pollsters.push((Box::new(p), Some(wake)));
+                    let p = LibvirtPollster::with_wakeup(
+                        LibvirtOptions {
+                            uri: opts.libvirt_uri.clone(),
+                            host: opts.host.clone(),
+                        },
+                        wake.clone(),
+                    );
+                    pollsters.push((Box::new(p), true));
                 }
                 "cgroup" => {
                     let p = CgroupPollster::new(CgroupOptions {
                         watch: opts.cgroup_watch.clone(),
                         ..CgroupOptions::default()
                     })?;
-                    pollsters.push((Box::new(p), None));
+                    pollsters.push((Box::new(p), false));
                 }
                 "host" => {
-                    pollsters.push((Box::new(HostPollster::new(opts.host_root.clone())), None))
+                    pollsters.push((Box::new(HostPollster::new(opts.host_root.clone())), false))
                 }
                 other => anyhow::bail!("unknown pollster {other:?} (known: libvirt, cgroup, host)"),
             }
         }
-        let expected = pollsters.len();
-        let (tx, rx) = mpsc::channel::<PollResult>(16);
-        for (p, wake) in pollsters {
-            tasks.push(tokio::spawn(poll_loop(
-                p,
-                wake,
-                opts.clock.clone(),
-                opts.interval,
-                tx.clone(),
-                metrics.clone(),
-                shutdown_rx.clone(),
-            )));
-        }
-        drop(tx);
-        let (ready_tx, ready) = watch::channel(expected == 0);
+        let (tx, rx) = mpsc::channel::<Cycle>(16);
+        let (ready_tx, ready) = watch::channel(false);
+        tasks.push(tokio::spawn(poll_loop(
+            pollsters,
+            wake,
+            opts.clock.clone(),
+            opts.interval,
+            tx,
+            metrics,
+            shutdown_rx.clone(),
+        )));
         let encoder = PollEncoder::new(vec![label("host", opts.host.clone())]);
         tasks.push(tokio::spawn(publish(
             rx,
@@ -331,7 +335,6 @@ impl Agent {
             encoder,
             shippers,
             ready_tx,
-            expected,
         )));
         tracing::info!(pollsters = ?opts.pollsters, interval_s = opts.interval.as_secs_f64(),
             host = %opts.host, "agent started");
@@ -359,134 +362,159 @@ impl Agent {
 }
 
 async fn poll_loop(
-    mut pollster: Box<dyn Pollster>,
-    wake: Option<Arc<Notify>>,
+    mut pollsters: Vec<PollsterWithWake>,
+    wake: Arc<Notify>,
     clock: Arc<dyn Clock>,
     interval: Duration,
-    tx: mpsc::Sender<PollResult>,
+    tx: mpsc::Sender<Cycle>,
     metrics: AgentMetrics,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let name = pollster.name();
-    let l = vec![("pollster".to_string(), name.to_string())];
-    let mut last_error: Option<String> = None;
+    let labels: Vec<Labels> = pollsters
+        .iter()
+        .map(|(p, _)| vec![("pollster".to_string(), p.name().to_string())])
+        .collect();
+    let mut last_error: Vec<Option<String>> = vec![None; pollsters.len()];
+    let mut ran = vec![false; pollsters.len()];
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let woken = tokio::select! {
             _ = tick.tick() => false,
-            () = async {
-                match &wake {
-                    Some(w) => w.notified().await,
-                    None => std::future::pending().await,
-                }
-            } => true,
+            () = wake.notified() => true,
             _ = shutdown.changed() => return,
         };
         if woken {
             // Coalesce the burst of events one start or stop produces.
             tokio::time::sleep(Duration::from_millis(50)).await;
-            metrics.wakeups.get_or_create(&l).inc();
         }
+        let run: Vec<bool> = pollsters.iter().map(|(_, w)| !woken || *w).collect();
         let ts_ms = clock.now_ms();
-        let started = Instant::now();
+        // All pollsters of a cycle run one after the other on one blocking
+        // thread: a poll is a few milliseconds, and one cycle means one
+        // spool append and one request per destination.
         let joined = tokio::task::spawn_blocking(move || {
-            let mut out = Vec::new();
-            let r = pollster.poll(&mut out);
-            (pollster, out, r)
+            let mut results = Vec::new();
+            for (i, (p, _)) in pollsters.iter_mut().enumerate() {
+                if !run[i] {
+                    continue;
+                }
+                let started = Instant::now();
+                let mut out = Vec::new();
+                let r = p.poll(&mut out);
+                results.push((i, out, r, started.elapsed()));
+            }
+            (pollsters, results)
         })
         .await;
-        let (p, families, result) = match joined {
-            Ok(x) => x,
+        let results = match joined {
+            Ok((p, results)) => {
+                pollsters = p;
+                results
+            }
             Err(e) => {
-                tracing::error!(pollster = name, error = %e, "pollster panicked; it is not run again");
-                metrics.up.get_or_create(&l).set(0);
+                tracing::error!(error = %e, "a pollster panicked; the agent stops polling (restart it)");
+                for l in &labels {
+                    metrics.up.get_or_create(l).set(0);
+                }
                 return;
             }
         };
-        pollster = p;
-        metrics.polls.get_or_create(&l).inc();
-        metrics
-            .poll_seconds
-            .get_or_create(&l)
-            .set(started.elapsed().as_secs_f64());
-        match &result {
-            Ok(()) => {
-                metrics.up.get_or_create(&l).set(1);
-                if last_error.take().is_some() {
-                    tracing::info!(pollster = name, "poll works again");
+        let mut polls = Vec::with_capacity(results.len());
+        for (i, families, result, took) in results {
+            let (name, l) = (pollsters[i].0.name(), &labels[i]);
+            metrics.polls.get_or_create(l).inc();
+            if woken {
+                metrics.wakeups.get_or_create(l).inc();
+            }
+            metrics
+                .poll_seconds
+                .get_or_create(l)
+                .set(took.as_secs_f64());
+            match &result {
+                Ok(()) => {
+                    metrics.up.get_or_create(l).set(1);
+                    if last_error[i].take().is_some() {
+                        tracing::info!(pollster = name, "poll works again");
+                    }
+                }
+                Err(e) => {
+                    metrics.poll_errors.get_or_create(l).inc();
+                    metrics.up.get_or_create(l).set(0);
+                    // The same failure every interval (libvirtd not
+                    // installed) is logged once, then at debug level.
+                    let msg = format!("{e:#}");
+                    if last_error[i].as_deref() == Some(msg.as_str()) {
+                        tracing::debug!(pollster = name, error = msg, "poll failed again");
+                    } else {
+                        tracing::warn!(
+                            pollster = name,
+                            error = msg.as_str(),
+                            "poll failed; retrying every interval (altimeter_agent_pollster_up is 0 meanwhile)"
+                        );
+                        last_error[i] = Some(msg);
+                    }
                 }
             }
-            Err(e) => {
-                metrics.poll_errors.get_or_create(&l).inc();
-                metrics.up.get_or_create(&l).set(0);
-                // The same failure every interval (libvirtd not installed)
-                // is logged once, then at debug level.
-                let msg = format!("{e:#}");
-                if last_error.as_deref() == Some(msg.as_str()) {
-                    tracing::debug!(pollster = name, error = msg, "poll failed again");
-                } else {
-                    tracing::warn!(
-                        pollster = name,
-                        error = msg.as_str(),
-                        "poll failed; retrying every interval (altimeter_agent_pollster_up is 0 meanwhile)"
-                    );
-                    last_error = Some(msg);
-                }
+            ran[i] = true;
+            // A failed poll with nothing gathered keeps the previous
+            // snapshot (and does not mark every series stale); partial
+            // results are used.
+            if result.is_err() && families.is_empty() {
+                continue;
             }
+            let series: usize = families.iter().map(|f| f.series.len()).sum();
+            metrics
+                .series
+                .get_or_create(l)
+                .set(i64::try_from(series).unwrap_or(i64::MAX));
+            polls.push((name, Arc::new(families)));
         }
-        // A failed poll with nothing gathered keeps the previous snapshot
-        // (and does not mark every series stale); partial results are used.
-        if result.is_err() && families.is_empty() {
-            continue;
-        }
-        let series: usize = families.iter().map(|f| f.series.len()).sum();
-        metrics
-            .series
-            .get_or_create(&l)
-            .set(i64::try_from(series).unwrap_or(i64::MAX));
-        let r = PollResult {
-            pollster: name,
+        let cycle = Cycle {
             ts_ms,
-            families: Arc::new(families),
+            polls,
+            all_ran: ran.iter().all(|r| *r),
         };
-        if tx.send(r).await.is_err() {
+        if tx.send(cycle).await.is_err() {
             return;
         }
     }
 }
 
 async fn publish(
-    mut rx: mpsc::Receiver<PollResult>,
+    mut rx: mpsc::Receiver<Cycle>,
     snapshot: Arc<Snapshot>,
     mut encoder: PollEncoder,
     shippers: Vec<Arc<Shipper>>,
     ready: watch::Sender<bool>,
-    expected: usize,
 ) {
-    let mut seen: Vec<&'static str> = Vec::new();
-    while let Some(r) = rx.recv().await {
-        snapshot.set(r.pollster, r.families.clone());
-        if !seen.contains(&r.pollster) {
-            seen.push(r.pollster);
-            if seen.len() == expected {
-                let _ = ready.send(true);
-            }
+    while let Some(c) = rx.recv().await {
+        for (name, families) in &c.polls {
+            snapshot.set(name, families.clone());
+        }
+        if c.all_ran && !*ready.borrow() {
+            let _ = ready.send(true);
         }
         if shippers.is_empty() {
             continue;
         }
-        let enc = encoder.encode(r.pollster, r.families, r.ts_ms);
-        if enc.samples == 0 {
+        let mut proto = Vec::new();
+        let mut samples = 0u32;
+        for (name, families) in c.polls {
+            let enc = encoder.encode(name, families, c.ts_ms);
+            proto.extend_from_slice(&enc.proto);
+            samples += enc.samples;
+        }
+        if samples == 0 {
             continue;
         }
-        let body = remote_write::compress(&enc.proto);
+        let body = remote_write::compress(&proto);
         let shippers = shippers.clone();
-        let ts = r.ts_ms;
-        // Appends are fsynced: off the async threads, in poll order.
+        let ts = c.ts_ms;
+        // Appends are fsynced: off the async threads, in cycle order.
         let res = tokio::task::spawn_blocking(move || {
             for s in &shippers {
-                if let Err(e) = s.enqueue(enc.samples, ts, &body) {
+                if let Err(e) = s.enqueue(samples, ts, &body) {
                     tracing::error!(
                         destination = s.name(),
                         error = format!("{e:#}"),

@@ -253,7 +253,12 @@ impl Shipper {
             if *shutdown.borrow() {
                 return;
             }
-            let peeked = self.blocking(|s| s.peek(256, 32 << 20)).await;
+            let (peeked, corrupted) = self
+                .blocking(|s| (s.peek(256, 32 << 20), s.take_corrupted()))
+                .await;
+            if corrupted.samples > 0 {
+                self.metrics.dropped_corrupt.inc_by(corrupted.samples);
+            }
             let records = match peeked {
                 Ok(r) => r,
                 Err(e) => {
@@ -264,10 +269,6 @@ impl Shipper {
                     }
                 }
             };
-            let corrupted = self.blocking(|s| s.take_corrupted()).await;
-            if corrupted.samples > 0 {
-                self.metrics.dropped_corrupt.inc_by(corrupted.samples);
-            }
             if records.is_empty() {
                 self.update_gauges();
                 tokio::select! {

@@ -111,7 +111,11 @@ impl LibvirtPollster {
     /// A pollster for `opts.uri`; connects on the first poll, so an agent
     /// can start before libvirtd does.
     pub fn new(opts: LibvirtOptions) -> Self {
-        let notify = Arc::new(Notify::new());
+        Self::with_wakeup(opts, Arc::new(Notify::new()))
+    }
+
+    /// A pollster whose domain events wake `notify`.
+    pub fn with_wakeup(opts: LibvirtOptions, notify: Arc<Notify>) -> Self {
         LibvirtPollster {
             opts,
             conn: None,

@@ -16,7 +16,8 @@
 //! - **Duplicates only after a crash.** An acknowledged batch is never
 //!   returned again by this `Spool` or by one opened after it was dropped.
 //!   A crash between a send and its `ack` returns the in-flight batches
-//!   again after restart.
+//!   again after restart; a power loss may also return batches
+//!   acknowledged shortly before it.
 //! - **Bounded.** Before an append would take the segment files past
 //!   [`SpoolOptions::max_bytes`], the oldest segments are deleted whole,
 //!   acknowledged or not — the newest data is kept. The segment being
@@ -59,8 +60,8 @@
 //! **Cursor** (28 bytes): magic `ALTC` (`41 4C 54 43`), version u32 (= 1),
 //! segment u64, offset u64, CRC-32C of bytes 0..24. Every record before
 //! (segment, offset) is acknowledged. It is replaced atomically on each
-//! `ack`: write `cursor.tmp`, fsync, rename over `cursor`, fsync the
-//! directory. Segments numbered below the cursor's are fully acknowledged
+//! `ack`: write `cursor.tmp`, rename over `cursor` (not fsynced, see
+//! Durability). Segments numbered below the cursor's are fully acknowledged
 //! and deleted; if the cursor's segment is gone (dropped for space, or
 //! deleted once fully acknowledged) reading starts at the oldest segment
 //! left.
@@ -68,10 +69,15 @@
 //! # Durability
 //!
 //! With `fsync` (the default) `append` returns after `fdatasync` of the
-//! segment (and, for a new segment, of its header and the directory), and
-//! `ack` after the cursor's rename is on disk. Without it, data and cursor
-//! reach the page cache only: a process crash loses nothing, a power loss
-//! may lose recent appends and acks (acks lost means duplicates).
+//! segment (and, for a new segment, of its header and the directory).
+//! Without it, data reaches the page cache only: a process crash loses
+//! nothing, a power loss may lose recent appends.
+//!
+//! `ack` replaces the cursor atomically (rename) but never fsyncs it: an
+//! acknowledgement lost to a power loss only means its batches are sent
+//! again (a stale or unreadable cursor re-delivers, it never skips), while
+//! fsyncing after every send would cost more disk flushes than the appends
+//! themselves.
 //!
 //! # Recovery (on [`Spool::open`])
 //!
@@ -1207,19 +1213,12 @@ impl Spool {
     /// Atomically replaces the stored cursor.
     fn write_cursor(&self, at: RecordId) -> Result<(), SpoolError> {
         let tmp = self.dir.join(CURSOR_TMP);
+        // No fsync: see "Durability" in the module documentation.
         let mut file = File::create(&tmp).map_err(io_err("create", &tmp))?;
         file.write_all(&encode_cursor(at))
             .map_err(io_err("write to", &tmp))?;
-        if self.opts.fsync {
-            file.sync_all().map_err(io_err("fsync", &tmp))?;
-        }
         let path = self.dir.join(CURSOR_FILE);
         fs::rename(&tmp, &path).map_err(io_err("rename to", &path))?;
-        if self.opts.fsync {
-            self.dir_file
-                .sync_all()
-                .map_err(io_err("fsync", &self.dir))?;
-        }
         Ok(())
     }
 }

@@ -3,9 +3,9 @@
 //! `altimeter agent` binary spools meanwhile, and every poll taken arrives
 //! exactly once, in order.
 //!
-//! What "every poll" means here: the agent writes one poll of a pollster
-//! as one spool record and a record is never split across requests, so a
-//! poll arrives whole or not at all. The tests therefore follow one series
+//! What "every poll" means here: the agent writes one poll cycle as one
+//! spool record and a record is never split across requests, so a poll
+//! arrives whole or not at all. The tests therefore follow one series
 //! that is in every host poll (`node_load1`): no gap in its timestamps
 //! longer than a few intervals means no poll was lost; no repeated
 //! timestamp in any series means nothing arrived twice.

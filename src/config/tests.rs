@@ -413,7 +413,10 @@ fn docs_config_md_is_the_generated_reference() {
 fn agent_lists_from_toml_environment_and_command_line() {
     let (c, _) = load_text(
         "[agent]\nremote_write = [\"http://a:8041/api/v1/write\", \"http://b/w\"]\npollsters = [\"host\"]\ninterval = \"500ms\"\n",
-        &[("ALTIMETER_AGENT_CGROUP_WATCH", "machine.slice, system.slice")],
+        &[(
+            "ALTIMETER_AGENT_CGROUP_WATCH",
+            "machine.slice, system.slice",
+        )],
         &[],
     );
     let c = c.expect("valid");

@@ -25,8 +25,8 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
-use common::free_port;
 use common::reqwest::blocking_client;
+use common::{free_port, now_ms};
 
 /// One received sample: series (labels rendered), timestamp, value bits.
 type Got = (String, i64, u64);
@@ -236,10 +236,6 @@ const INTERVAL_MS: i64 = 250;
 /// No loss means consecutive polls are one interval apart; a busy machine
 /// may delay a poll, so allow several. An outage lasts 3 s (12 polls).
 const MAX_GAP_MS: i64 = 1500;
-
-fn now_ms() -> i64 {
-    common::now_ms()
-}
 
 #[test]
 fn every_poll_arrives_once_in_order_across_a_receiver_outage() {

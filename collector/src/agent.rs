@@ -21,7 +21,7 @@ use crate::exposition::Snapshot;
 use crate::family::{Family, Pollster, label};
 use crate::host::HostPollster;
 use crate::libvirt::{LibvirtOptions, LibvirtPollster};
-use crate::remote_write::{self, PollEncoder};
+use crate::remote_write::{self, Encoded, PollEncoder};
 use crate::ship::{BatchLimits, Destination, ShipMetrics, Shipper};
 use crate::spool::{Spool, SpoolOptions};
 
@@ -498,17 +498,15 @@ async fn publish(
         if shippers.is_empty() {
             continue;
         }
-        let mut proto = Vec::new();
-        let mut samples = 0u32;
+        let mut enc = Encoded::default();
         for (name, families) in c.polls {
-            let enc = encoder.encode(name, families, c.ts_ms);
-            proto.extend_from_slice(&enc.proto);
-            samples += enc.samples;
+            encoder.encode_into(name, families, c.ts_ms, &mut enc);
         }
+        let samples = enc.samples;
         if samples == 0 {
             continue;
         }
-        let body = remote_write::compress(&proto);
+        let body = remote_write::compress(&enc.proto);
         let shippers = shippers.clone();
         let ts = c.ts_ms;
         // Appends are fsynced: off the async threads, in cycle order.

@@ -34,8 +34,9 @@ pub struct Encoded {
     pub samples: u32,
 }
 
-/// A pollster's previous families and the hashes of their series.
-type Previous = (Arc<Vec<Family>>, HashSet<u64>);
+/// A pollster's previous families and the hashes of their series, in
+/// iteration order.
+type Previous = (Arc<Vec<Family>>, Vec<u64>);
 
 /// Encodes polls, remembering each pollster's series to mark those that
 /// vanish.
@@ -56,8 +57,40 @@ impl PollEncoder {
         }
     }
 
-    /// Encodes `pollster`'s families taken at `ts_ms`, plus a staleness
-    /// marker for every series its previous poll had and this one lacks.
+    /// Appends to `out` `pollster`'s families taken at `ts_ms`, plus a
+    /// staleness marker for every series its previous poll had and this one
+    /// lacks.
+    pub fn encode_into(
+        &mut self,
+        pollster: &'static str,
+        families: Arc<Vec<Family>>,
+        ts_ms: i64,
+        out: &mut Encoded,
+    ) {
+        let n = families.iter().map(|f| f.series.len()).sum();
+        let mut hashes = Vec::with_capacity(n);
+        for f in families.iter() {
+            for s in &f.series {
+                hashes.push(series_hash(&f.name, s));
+                self.write_series(out, &f.name, s, s.value, ts_ms);
+            }
+        }
+        if let Some((prev, prev_hashes)) = self.previous.remove(pollster) {
+            let now: HashSet<u64> = hashes.iter().copied().collect();
+            let stale = f64::from_bits(STALE_NAN);
+            let prev_series = prev
+                .iter()
+                .flat_map(|f| f.series.iter().map(move |s| (f, s)));
+            for ((f, s), h) in prev_series.zip(prev_hashes) {
+                if !now.contains(&h) {
+                    self.write_series(out, &f.name, s, stale, ts_ms);
+                }
+            }
+        }
+        self.previous.insert(pollster, (families, hashes));
+    }
+
+    /// [`PollEncoder::encode_into`] a new buffer.
     pub fn encode(
         &mut self,
         pollster: &'static str,
@@ -65,24 +98,7 @@ impl PollEncoder {
         ts_ms: i64,
     ) -> Encoded {
         let mut out = Encoded::default();
-        let mut now = HashSet::with_capacity(families.iter().map(|f| f.series.len()).sum());
-        for f in families.iter() {
-            for s in &f.series {
-                now.insert(series_hash(&f.name, s));
-                self.write_series(&mut out, &f.name, s, s.value, ts_ms);
-            }
-        }
-        if let Some((prev, _)) = self.previous.get(pollster).cloned() {
-            let stale = f64::from_bits(STALE_NAN);
-            for f in prev.iter() {
-                for s in &f.series {
-                    if !now.contains(&series_hash(&f.name, s)) {
-                        self.write_series(&mut out, &f.name, s, stale, ts_ms);
-                    }
-                }
-            }
-        }
-        self.previous.insert(pollster, (families, now));
+        self.encode_into(pollster, families, ts_ms, &mut out);
         out
     }
 

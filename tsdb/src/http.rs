@@ -61,13 +61,41 @@ fn not_ready() -> Response {
     )
 }
 
+/// How much of an oversized body is still read (and discarded) before the
+/// refusal is sent. Closing a connection the client is still writing to
+/// makes the kernel reset it, and the client then sees a broken pipe
+/// instead of the 400 (and a remote-write client would retry the same
+/// batch forever); Go's net/http lingers the same way.
+const DRAIN_MAX: usize = 256 << 20;
+
 async fn read_body(body: Body, limit: usize) -> Result<Bytes, Response> {
-    axum::body::to_bytes(body, limit).await.map_err(|e| {
+    use futures::StreamExt;
+    let unreadable = |e: axum::Error| {
         text(
             StatusCode::BAD_REQUEST,
-            format!("request body is over the limit of {limit} bytes or unreadable: {e}"),
+            format!("request body is unreadable: {e}"),
         )
-    })
+    };
+    let mut stream = body.into_data_stream();
+    let mut buf = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(unreadable)?;
+        if buf.len() + chunk.len() > limit {
+            let mut seen = buf.len() + chunk.len();
+            while seen <= DRAIN_MAX {
+                match stream.next().await {
+                    Some(Ok(c)) => seen += c.len(),
+                    _ => break,
+                }
+            }
+            return Err(text(
+                StatusCode::BAD_REQUEST,
+                format!("request body is over the limit of {limit} bytes"),
+            ));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(Bytes::from(buf))
 }
 
 /// 204 and the sample count for a stored request; the error's status,

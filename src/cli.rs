@@ -94,13 +94,17 @@ pub struct AgentArgs {
 
 fn load(
     file: Option<&std::path::Path>,
-    overrides: &[(&str, String, &str)],
+    overrides: &[(&str, String, String)],
 ) -> anyhow::Result<Config> {
+    let overrides: Vec<(&str, String, &str)> = overrides
+        .iter()
+        .map(|(k, v, src)| (*k, v.clone(), src.as_str()))
+        .collect();
     // vars_os: a non-UTF-8 variable elsewhere in the environment must not
     // crash start-up; ALTIMETER_* ones are always UTF-8 in practice.
     let env = std::env::vars_os()
         .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
-    config::load(file, env, overrides).map_err(|e| anyhow::anyhow!("{e}"))
+    config::load(file, env, &overrides).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// Runs the parsed command line.
@@ -127,21 +131,25 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// Flags given on the command line, as configuration overrides:
+/// (key, value, `command line --flag`).
+fn flags<'a>(given: &[(&'a str, &'a str, Option<String>)]) -> Vec<(&'a str, String, String)> {
+    given
+        .iter()
+        .filter_map(|(key, flag, v)| Some((*key, v.clone()?, format!("command line --{flag}"))))
+        .collect()
+}
+
 fn serve(a: ServeArgs, mode: &'static str) -> anyhow::Result<()> {
-    let mut overrides: Vec<(&str, String, &str)> = Vec::new();
-    if let Some(d) = &a.data_dir {
-        overrides.push((
+    let overrides = flags(&[
+        (
             "server.data_dir",
-            d.display().to_string(),
-            "command line --data-dir",
-        ));
-    }
-    if let Some(l) = &a.listen {
-        overrides.push(("server.listen", l.clone(), "command line --listen"));
-    }
-    if let Some(r) = &a.retention {
-        overrides.push(("storage.retention", r.clone(), "command line --retention"));
-    }
+            "data-dir",
+            a.data_dir.as_ref().map(|d| d.display().to_string()),
+        ),
+        ("server.listen", "listen", a.listen.clone()),
+        ("storage.retention", "retention", a.retention.clone()),
+    ]);
     let cfg = load(a.config.as_deref(), &overrides)?;
     crate::server::init_logging(&cfg.log);
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -153,33 +161,22 @@ fn serve(a: ServeArgs, mode: &'static str) -> anyhow::Result<()> {
 }
 
 fn agent(a: AgentArgs) -> anyhow::Result<()> {
-    let mut overrides: Vec<(&str, String, &str)> = Vec::new();
-    if let Some(l) = &a.listen {
-        overrides.push(("agent.listen", l.clone(), "command line --listen"));
-    }
-    if let Some(u) = &a.libvirt_uri {
-        overrides.push(("agent.libvirt_uri", u.clone(), "command line --libvirt-uri"));
-    }
-    if !a.remote_write.is_empty() {
-        overrides.push((
+    let overrides = flags(&[
+        ("agent.listen", "listen", a.listen.clone()),
+        ("agent.libvirt_uri", "libvirt-uri", a.libvirt_uri.clone()),
+        (
             "agent.remote_write",
-            a.remote_write.join(","),
-            "command line --remote-write",
-        ));
-    }
-    if let Some(d) = &a.spool_dir {
-        overrides.push((
+            "remote-write",
+            (!a.remote_write.is_empty()).then(|| a.remote_write.join(",")),
+        ),
+        (
             "agent.spool_dir",
-            d.display().to_string(),
-            "command line --spool-dir",
-        ));
-    }
-    if let Some(i) = &a.interval {
-        overrides.push(("agent.interval", i.clone(), "command line --interval"));
-    }
-    if let Some(p) = &a.pollsters {
-        overrides.push(("agent.pollsters", p.clone(), "command line --pollsters"));
-    }
+            "spool-dir",
+            a.spool_dir.as_ref().map(|d| d.display().to_string()),
+        ),
+        ("agent.interval", "interval", a.interval.clone()),
+        ("agent.pollsters", "pollsters", a.pollsters.clone()),
+    ]);
     let cfg = load(a.config.as_deref(), &overrides)?;
     crate::server::init_logging(&cfg.log);
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -55,7 +55,7 @@ pub trait Destination: Send + Sync + 'static {
     fn send(&self, body: Vec<u8>) -> SendFuture<'_>;
 }
 
-/// A remote-write receiver over HTTP(S).
+/// A remote-write receiver over plain HTTP (TLS is not built in).
 #[derive(Debug)]
 pub struct HttpDestination {
     url: String,

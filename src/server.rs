@@ -118,6 +118,18 @@ pub async fn run(cfg: Config, mode: &'static str) -> anyhow::Result<()> {
         clock.now_ms() as f64 / 1000.0,
     )));
     let db_cell: TsdbCell = Arc::new(OnceLock::new());
+    let gnocchi = altimeter_tsdb::gnocchi::Gnocchi::open(
+        &cfg.server.data_dir,
+        db_cell.clone(),
+        clock.clone(),
+        altimeter_tsdb::gnocchi::GnocchiMetrics::new(&mut registry),
+    )
+    .with_context(|| {
+        format!(
+            "opening the Gnocchi catalog in {}",
+            cfg.server.data_dir.display()
+        )
+    })?;
     let limits = BodyLimits {
         max_body: usize::try_from(cfg.ingest.max_body_bytes).unwrap_or(usize::MAX),
         max_decompressed: usize::try_from(cfg.ingest.max_decompressed_bytes).unwrap_or(usize::MAX),
@@ -152,6 +164,7 @@ pub async fn run(cfg: Config, mode: &'static str) -> anyhow::Result<()> {
             limits,
             sql_max_rows: 100_000,
         }))
+        .merge(altimeter_tsdb::gnocchi::http::router(gnocchi))
         .merge(altimeter_tsdb::promql::api::router(
             db_cell.clone(),
             ApiOptions {

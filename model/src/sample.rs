@@ -18,3 +18,11 @@ impl Sample {
         Self { t, v }
     }
 }
+
+/// The bit pattern of a Prometheus staleness marker ("this series ended").
+pub const STALE_NAN_BITS: u64 = 0x7ff0_0000_0000_0002;
+
+/// Whether `v` is a staleness marker rather than a measured value.
+pub fn is_stale_nan(v: f64) -> bool {
+    v.to_bits() == STALE_NAN_BITS
+}

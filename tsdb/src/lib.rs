@@ -6,7 +6,8 @@
 //! and persisted as Parquet [`block`]s that are compacted and expire with the
 //! retention. [`db::Tsdb`] ties it together; [`sql`] exposes it to
 //! DataFusion; [`promql`] evaluates PromQL and serves the Prometheus HTTP
-//! API; [`http`] is the ingest/admin router.
+//! API; [`gnocchi`] serves the same data as Gnocchi metrics and resources;
+//! [`http`] is the ingest/admin router.
 //!
 //! On-disk layout of a data directory (format version 1):
 //!
@@ -15,11 +16,13 @@
 //! blocks/<id>/meta.json  block metadata, written last (docs/format/blocks.md)
 //! blocks/<id>/data.parquet, series.parquet
 //! tmp/                   staging for blocks being written; emptied on start
+//! catalog.sqlite         Gnocchi catalog: policies, resource types, resources, metrics
 //! ```
 
 pub mod block;
 pub mod codec;
 pub mod db;
+pub mod gnocchi;
 pub mod head;
 pub mod http;
 pub mod index;

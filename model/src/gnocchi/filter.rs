@@ -1,0 +1,1147 @@
+//! Gnocchi's resource search filter language, in its two spellings, and its
+//! evaluation against one resource.
+//!
+//! - JSON (`POST /v1/search/resource/<type>` body, `search` of
+//!   `/v1/aggregates`): one single-key object per node, validated like
+//!   Gnocchi's `_ResourceSearchSchema` (`gnocchi/rest/api.py`) with the same
+//!   voluptuous messages ([`from_json`]).
+//! - String (`?filter=`, or a string `search`): Gnocchi's
+//!   `QueryStringSearchAttrFilter` grammar ([`parse`]); it builds the JSON
+//!   form and validates it the same way, so both spellings give the same
+//!   [`Filter`].
+//!
+//! [`Filter::matches`] evaluates with the SQL semantics Gnocchi's
+//! `QueryTransformer` (`gnocchi/indexer/sqlalchemy.py`) gets from the
+//! database: three-valued logic, `= null` is `IS NULL`, `!= v` is
+//! `IS NULL OR != v`, `like` is SQL `LIKE` (case-sensitive, `\` escapes),
+//! and `created_by_user_id` / `created_by_project_id` match the `creator`
+//! column.
+
+use std::fmt::Write as _;
+
+use serde_json::{Map, Value, json};
+
+/// A comparison operator (every spelling Gnocchi accepts maps to one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CmpOp {
+    /// `=`, `==`, `eq`.
+    Eq,
+    /// `!=`, `≠`, `ne`.
+    Ne,
+    /// `<`, `lt`.
+    Lt,
+    /// `<=`, `≤`, `le`.
+    Le,
+    /// `>`, `gt`.
+    Gt,
+    /// `>=`, `≥`, `ge`.
+    Ge,
+}
+
+impl CmpOp {
+    /// Reads any of Gnocchi's spellings.
+    pub fn from_name(s: &str) -> Option<CmpOp> {
+        Some(match s {
+            "=" | "==" | "eq" => CmpOp::Eq,
+            "!=" | "≠" | "ne" => CmpOp::Ne,
+            "<" | "lt" => CmpOp::Lt,
+            "<=" | "≤" | "le" => CmpOp::Le,
+            ">" | "gt" => CmpOp::Gt,
+            ">=" | "≥" | "ge" => CmpOp::Ge,
+            _ => return None,
+        })
+    }
+
+    /// The canonical (symbolic) spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CmpOp::Eq => "=",
+            CmpOp::Ne => "!=",
+            CmpOp::Lt => "<",
+            CmpOp::Le => "<=",
+            CmpOp::Gt => ">",
+            CmpOp::Ge => ">=",
+        }
+    }
+}
+
+/// A validated search filter.
+///
+/// `And(vec![])` is the empty filter `{}` (matches everything); it is what
+/// [`from_json`] returns for a top-level `{}`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Filter {
+    /// All of (`and`, `∧`).
+    And(Vec<Filter>),
+    /// Any of (`or`, `∨`).
+    Or(Vec<Filter>),
+    /// Negation (`not`).
+    Not(Box<Filter>),
+    /// `{op: {attr: value}}`; `value` is a JSON scalar (string, number,
+    /// bool or null) exactly as given (string-form numbers are JSON numbers:
+    /// integers without `.`/exponent are integers).
+    Compare {
+        /// The operator.
+        op: CmpOp,
+        /// The attribute name.
+        attr: String,
+        /// The literal.
+        value: Value,
+    },
+    /// `{"like": {attr: pattern}}` (SQL `LIKE`; never on `id`). Numbers and
+    /// bools given as pattern are turned into their Python `str()`.
+    Like {
+        /// The attribute name.
+        attr: String,
+        /// The pattern with `%`, `_` and `\` escapes.
+        pattern: String,
+    },
+    /// `{"in": {attr: [values…]}}` (at least one value).
+    In {
+        /// The attribute name.
+        attr: String,
+        /// The literals (JSON scalars).
+        values: Vec<Value>,
+    },
+}
+
+/// What is wrong with a filter, or with evaluating it; the HTTP layer
+/// answers 400 with [`FilterError::description`] as Gnocchi's `description`.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FilterError {
+    /// A schema violation: Gnocchi's voluptuous error,
+    /// `{"cause": "Invalid input", "reason": …, "detail": [path…]}`.
+    #[error("Invalid input: {reason}")]
+    Invalid {
+        /// voluptuous' text, e.g. `expected a list for dictionary value @ data['and']`.
+        reason: String,
+        /// The path to the faulty node, e.g. `["and"]`.
+        detail: Vec<String>,
+    },
+    /// The string form does not parse; the text (without the
+    /// `Invalid filter: ` prefix) says where.
+    #[error("Invalid filter: {0}")]
+    Syntax(String),
+    /// An indexer error (unknown attribute, unconvertible value…): Gnocchi
+    /// answers 400 with the bare text as description.
+    #[error("{0}")]
+    Query(String),
+}
+
+impl FilterError {
+    /// Gnocchi's `Resource type <type> has no <attr> attribute` (what
+    /// [`AttrSource`] returns for an attribute the type lacks).
+    pub fn unknown_attribute(resource_type: &str, attr: &str) -> FilterError {
+        FilterError::Query(format!(
+            "Resource type {resource_type} has no {attr} attribute"
+        ))
+    }
+
+    /// Gnocchi's ``Invalid value: `<v>' for field `<attr>'`` (what
+    /// [`AttrSource::coerce`] returns for a literal the attribute's type
+    /// cannot take).
+    pub fn invalid_value(value: &Value, attr: &str) -> FilterError {
+        FilterError::Query(format!(
+            "Invalid value: `{}' for field `{attr}'",
+            py_str(value)
+        ))
+    }
+
+    /// The HTTP status (always 400).
+    pub fn status(&self) -> u16 {
+        400
+    }
+
+    /// Gnocchi's `description` member of the error body.
+    pub fn description(&self) -> Value {
+        match self {
+            FilterError::Invalid { reason, detail } => json!({
+                "cause": "Invalid input",
+                "reason": reason,
+                "detail": detail,
+            }),
+            FilterError::Syntax(m) => Value::String(format!("Invalid filter: {m}")),
+            FilterError::Query(m) => Value::String(m.clone()),
+        }
+    }
+}
+
+/// A typed attribute value, as stored or as coerced from a literal.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Typed {
+    /// SQL NULL.
+    Null,
+    /// Text (strings, UUIDs in their canonical text form).
+    Str(String),
+    /// A number.
+    Num(f64),
+    /// A boolean.
+    Bool(bool),
+    /// A timestamp, Unix microseconds.
+    Time(i64),
+}
+
+/// One resource, seen by the filter. The lead implements it over a stored
+/// resource and its type's schema.
+///
+/// - `get(attr)`: the resource's value, or
+///   [`FilterError::unknown_attribute`] when the type has no such attribute.
+///   The magic `lifespan` is `ended_at − started_at` as [`Typed::Num`]
+///   seconds (`Null` while `ended_at` is null); `creator` must be
+///   available for `created_by_user_id` / `created_by_project_id`.
+/// - `coerce(attr, literal)`: the literal converted to the attribute's type
+///   (never called with `null`): datetimes parsed to [`Typed::Time`], `id`
+///   (and `lifespan`'s timespan, to seconds) converted, strings for string
+///   columns (Python `str()` of numbers), numbers for numeric columns; on
+///   failure [`FilterError::invalid_value`].
+pub trait AttrSource {
+    /// The resource's typed value of `attr`.
+    fn get(&self, attr: &str) -> Result<Typed, FilterError>;
+    /// The literal `v` converted to `attr`'s type.
+    fn coerce(&self, attr: &str, v: &Value) -> Result<Typed, FilterError>;
+}
+
+/// SQL's three truth values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tri {
+    True,
+    False,
+    Unknown,
+}
+
+impl Tri {
+    fn from_bool(b: bool) -> Tri {
+        if b { Tri::True } else { Tri::False }
+    }
+
+    fn not(self) -> Tri {
+        match self {
+            Tri::True => Tri::False,
+            Tri::False => Tri::True,
+            Tri::Unknown => Tri::Unknown,
+        }
+    }
+}
+
+impl Filter {
+    /// The JSON form (canonical operator spellings; `And([])` is `{}`).
+    pub fn to_json(&self) -> Value {
+        let one = |k: &str, v: Value| {
+            let mut m = Map::new();
+            m.insert(k.to_string(), v);
+            Value::Object(m)
+        };
+        match self {
+            Filter::And(v) if v.is_empty() => Value::Object(Map::new()),
+            Filter::And(v) => one("and", Value::Array(v.iter().map(Filter::to_json).collect())),
+            Filter::Or(v) => one("or", Value::Array(v.iter().map(Filter::to_json).collect())),
+            Filter::Not(f) => one("not", f.to_json()),
+            Filter::Compare { op, attr, value } => one(op.as_str(), one(attr, value.clone())),
+            Filter::Like { attr, pattern } => {
+                one("like", one(attr, Value::String(pattern.clone())))
+            }
+            Filter::In { attr, values } => one("in", one(attr, Value::Array(values.clone()))),
+        }
+    }
+
+    /// Every attribute the filter names, in order of first appearance.
+    pub fn attributes(&self) -> Vec<&str> {
+        fn walk<'a>(f: &'a Filter, out: &mut Vec<&'a str>) {
+            match f {
+                Filter::And(v) | Filter::Or(v) => v.iter().for_each(|f| walk(f, out)),
+                Filter::Not(f) => walk(f, out),
+                Filter::Compare { attr, .. }
+                | Filter::Like { attr, .. }
+                | Filter::In { attr, .. } => {
+                    if !out.contains(&attr.as_str()) {
+                        out.push(attr);
+                    }
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(self, &mut out);
+        out
+    }
+
+    /// Whether the resource is selected (SQL `WHERE` semantics: only a TRUE
+    /// condition selects; NULL comparisons are unknown, `not unknown` is
+    /// unknown). Every node is evaluated (no short-circuit) so that an
+    /// unknown attribute or bad literal is reported whatever the data, as
+    /// Gnocchi reports it when building the query.
+    pub fn matches(&self, r: &dyn AttrSource) -> Result<bool, FilterError> {
+        Ok(self.eval(r)? == Tri::True)
+    }
+
+    fn eval(&self, r: &dyn AttrSource) -> Result<Tri, FilterError> {
+        match self {
+            Filter::And(v) => {
+                let mut acc = Tri::True;
+                for f in v {
+                    match f.eval(r)? {
+                        Tri::False => acc = Tri::False,
+                        Tri::Unknown if acc == Tri::True => acc = Tri::Unknown,
+                        _ => {}
+                    }
+                }
+                Ok(acc)
+            }
+            Filter::Or(v) => {
+                let mut acc = Tri::False;
+                for f in v {
+                    match f.eval(r)? {
+                        Tri::True => acc = Tri::True,
+                        Tri::Unknown if acc == Tri::False => acc = Tri::Unknown,
+                        _ => {}
+                    }
+                }
+                Ok(acc)
+            }
+            Filter::Not(f) => Ok(f.eval(r)?.not()),
+            Filter::Compare { op, attr, value } => eval_compare(*op, attr, value, r),
+            Filter::Like { attr, pattern } => {
+                if let Some(p) = creator_pattern(attr, &Value::String(pattern.clone())) {
+                    return creator_like(r, &p);
+                }
+                let have = r.get(attr)?;
+                Ok(match typed_text(&have) {
+                    None => Tri::Unknown,
+                    Some(s) => Tri::from_bool(like_match(pattern, &s)),
+                })
+            }
+            Filter::In { attr, values } => {
+                if is_creator_attr(attr) {
+                    return Err(FilterError::invalid_value(
+                        &Value::Array(values.clone()),
+                        attr,
+                    ));
+                }
+                let have = r.get(attr)?;
+                let mut wanted = Vec::with_capacity(values.len());
+                for v in values {
+                    wanted.push(if v.is_null() {
+                        Typed::Null
+                    } else {
+                        r.coerce(attr, v)?
+                    });
+                }
+                if have == Typed::Null {
+                    return Ok(Tri::Unknown);
+                }
+                let mut acc = Tri::False;
+                for w in &wanted {
+                    match sql_cmp(&have, w, attr)? {
+                        None => acc = if acc == Tri::True { acc } else { Tri::Unknown },
+                        Some(std::cmp::Ordering::Equal) => acc = Tri::True,
+                        Some(_) => {}
+                    }
+                }
+                Ok(acc)
+            }
+        }
+    }
+}
+
+fn is_creator_attr(attr: &str) -> bool {
+    attr == "created_by_user_id" || attr == "created_by_project_id"
+}
+
+/// The `creator LIKE` pattern Gnocchi substitutes for the two
+/// `created_by_*` magic attributes.
+fn creator_pattern(attr: &str, value: &Value) -> Option<String> {
+    match attr {
+        "created_by_user_id" => Some(format!("{}:%", py_str(value))),
+        "created_by_project_id" => Some(format!("%:{}", py_str(value))),
+        _ => None,
+    }
+}
+
+fn creator_like(r: &dyn AttrSource, pattern: &str) -> Result<Tri, FilterError> {
+    Ok(match r.get("creator")? {
+        Typed::Str(s) => Tri::from_bool(like_match(pattern, &s)),
+        _ => Tri::Unknown,
+    })
+}
+
+fn eval_compare(
+    op: CmpOp,
+    attr: &str,
+    value: &Value,
+    r: &dyn AttrSource,
+) -> Result<Tri, FilterError> {
+    if let Some(p) = creator_pattern(attr, value) {
+        return match op {
+            CmpOp::Eq => creator_like(r, &p),
+            CmpOp::Ne => Ok(creator_like(r, &p)?.not()),
+            _ => Err(FilterError::invalid_value(value, attr)),
+        };
+    }
+    let have = r.get(attr)?;
+    if value.is_null() {
+        // SQLAlchemy turns `== None` / `!= None` into IS [NOT] NULL; other
+        // comparisons with NULL are unknown.
+        return Ok(match op {
+            CmpOp::Eq => Tri::from_bool(have == Typed::Null),
+            CmpOp::Ne => Tri::from_bool(have != Typed::Null),
+            _ => Tri::Unknown,
+        });
+    }
+    let want = r.coerce(attr, value)?;
+    if have == Typed::Null {
+        // `!=` is `attr IS NULL OR attr != v` in Gnocchi.
+        return Ok(if op == CmpOp::Ne {
+            Tri::True
+        } else {
+            Tri::Unknown
+        });
+    }
+    let Some(ord) = sql_cmp(&have, &want, attr)? else {
+        return Ok(Tri::Unknown);
+    };
+    use std::cmp::Ordering::*;
+    Ok(Tri::from_bool(match op {
+        CmpOp::Eq => ord == Equal,
+        CmpOp::Ne => ord != Equal,
+        CmpOp::Lt => ord == Less,
+        CmpOp::Le => ord != Greater,
+        CmpOp::Gt => ord == Greater,
+        CmpOp::Ge => ord != Less,
+    }))
+}
+
+/// SQL comparison of two typed values: `None` when either is NULL (or a
+/// NaN); an error when the types differ (the literal could not be coerced).
+fn sql_cmp(a: &Typed, b: &Typed, attr: &str) -> Result<Option<std::cmp::Ordering>, FilterError> {
+    Ok(match (a, b) {
+        (Typed::Null, _) | (_, Typed::Null) => None,
+        (Typed::Str(x), Typed::Str(y)) => Some(x.as_bytes().cmp(y.as_bytes())),
+        (Typed::Num(x), Typed::Num(y)) => x.partial_cmp(y),
+        (Typed::Bool(x), Typed::Bool(y)) => Some(x.cmp(y)),
+        (Typed::Time(x), Typed::Time(y)) => Some(x.cmp(y)),
+        (Typed::Num(x), Typed::Bool(y)) => x.partial_cmp(&f64::from(u8::from(*y))),
+        (Typed::Bool(x), Typed::Num(y)) => f64::from(u8::from(*x)).partial_cmp(y),
+        (_, other) => return Err(FilterError::invalid_value(&typed_json(other), attr)),
+    })
+}
+
+fn typed_json(t: &Typed) -> Value {
+    match t {
+        Typed::Null => Value::Null,
+        Typed::Str(s) => Value::String(s.clone()),
+        Typed::Num(n) => json!(n),
+        Typed::Bool(b) => Value::Bool(*b),
+        Typed::Time(t) => json!(t),
+    }
+}
+
+/// The text a non-text column shows to `LIKE` (SQLite-like leniency).
+fn typed_text(t: &Typed) -> Option<String> {
+    match t {
+        Typed::Null => None,
+        Typed::Str(s) => Some(s.clone()),
+        Typed::Num(n) => Some(py_float_repr(*n)),
+        Typed::Bool(b) => Some(if *b { "true" } else { "false" }.to_string()),
+        Typed::Time(t) => Some(t.to_string()),
+    }
+}
+
+/// SQL `LIKE` as PostgreSQL does it: case-sensitive, `%` any run, `_` one
+/// character, `\` escapes the next character.
+pub fn like_match(pattern: &str, text: &str) -> bool {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Tok {
+        Any,
+        One,
+        Lit(char),
+    }
+    let mut toks = Vec::new();
+    let mut it = pattern.chars();
+    while let Some(c) = it.next() {
+        toks.push(match c {
+            '%' => Tok::Any,
+            '_' => Tok::One,
+            '\\' => Tok::Lit(it.next().unwrap_or('\\')),
+            c => Tok::Lit(c),
+        });
+    }
+    let text: Vec<char> = text.chars().collect();
+    // Greedy matching with backtracking on the last `%`.
+    let (mut p, mut t) = (0usize, 0usize);
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        match toks.get(p) {
+            Some(Tok::Any) => {
+                star = Some((p, t));
+                p += 1;
+            }
+            Some(Tok::One) => {
+                p += 1;
+                t += 1;
+            }
+            Some(Tok::Lit(c)) if *c == text[t] => {
+                p += 1;
+                t += 1;
+            }
+            _ => match star {
+                Some((sp, st)) => {
+                    p = sp + 1;
+                    t = st + 1;
+                    star = Some((sp, st + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    toks[p..].iter().all(|t| *t == Tok::Any)
+}
+
+// ---------------------------------------------------------------------------
+// JSON form
+
+/// One step of a voluptuous path.
+#[derive(Clone)]
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+fn path_repr(path: &[Step]) -> String {
+    let mut s = String::new();
+    for p in path {
+        match p {
+            Step::Key(k) => {
+                let _ = write!(s, "[{}]", py_repr(&Value::String(k.clone())));
+            }
+            Step::Index(i) => {
+                let _ = write!(s, "[{i}]");
+            }
+        }
+    }
+    s
+}
+
+/// A voluptuous error: `msg[ for dictionary value][ @ data<path>]`.
+fn invalid(msg: &str, path: &[Step], dict_value: bool) -> FilterError {
+    let mut reason = msg.to_string();
+    if dict_value {
+        reason.push_str(" for dictionary value");
+    }
+    if !path.is_empty() {
+        reason.push_str(" @ data");
+        reason.push_str(&path_repr(path));
+    }
+    FilterError::Invalid {
+        reason,
+        detail: path
+            .iter()
+            .map(|p| match p {
+                Step::Key(k) => k.clone(),
+                Step::Index(i) => i.to_string(),
+            })
+            .collect(),
+    }
+}
+
+fn with(path: &[Step], step: Step) -> Vec<Step> {
+    let mut p = path.to_vec();
+    p.push(step);
+    p
+}
+
+/// Where a node sits, which changes voluptuous' wording.
+#[derive(Clone, Copy, PartialEq)]
+enum Ctx {
+    Top,
+    ListItem,
+    DictValue,
+}
+
+/// Validates a JSON filter like Gnocchi's `ResourceSearchSchema`.
+///
+/// A top-level `{}` is the empty filter (`Filter::And(vec![])`); a nested
+/// `{}` passes Gnocchi's schema but its indexer rejects it with
+/// `Unable to parse this query`, which is returned here.
+pub fn from_json(v: &Value) -> Result<Filter, FilterError> {
+    match node(v, &[], Ctx::Top)? {
+        Some(f) => Ok(f),
+        None => Ok(Filter::And(Vec::new())),
+    }
+}
+
+fn node(v: &Value, path: &[Step], ctx: Ctx) -> Result<Option<Filter>, FilterError> {
+    let dv = ctx == Ctx::DictValue;
+    let obj = match v {
+        Value::Object(o) => o,
+        Value::Null if ctx != Ctx::DictValue => {
+            return Err(invalid("invalid value or type", path, false));
+        }
+        _ if ctx == Ctx::ListItem => return Err(invalid("invalid value or type", path, false)),
+        _ => return Err(invalid("expected a dictionary", path, dv)),
+    };
+    if obj.len() > 1 {
+        return Err(invalid("length of value must be at most 1", path, dv));
+    }
+    let Some((op, arg)) = obj.iter().next() else {
+        if ctx == Ctx::Top {
+            return Ok(None);
+        }
+        return Err(FilterError::Query("Unable to parse this query".into()));
+    };
+    let here = with(path, Step::Key(op.clone()));
+    match op.as_str() {
+        "and" | "∧" | "or" | "∨" => {
+            let Value::Array(items) = arg else {
+                return Err(invalid("expected a list", &here, true));
+            };
+            if items.is_empty() {
+                return Err(invalid("length of value must be at least 1", &here, true));
+            }
+            let mut subs = Vec::with_capacity(items.len());
+            for (i, item) in items.iter().enumerate() {
+                match node(item, &with(&here, Step::Index(i)), Ctx::ListItem)? {
+                    Some(f) => subs.push(f),
+                    None => return Err(FilterError::Query("Unable to parse this query".into())),
+                }
+            }
+            Ok(Some(if op == "and" || op == "∧" {
+                Filter::And(subs)
+            } else {
+                Filter::Or(subs)
+            }))
+        }
+        "not" => match node(arg, &here, Ctx::DictValue)? {
+            Some(f) => Ok(Some(Filter::Not(Box::new(f)))),
+            None => Err(FilterError::Query("Unable to parse this query".into())),
+        },
+        "like" | "in" => {
+            let (attr, val) = single_attr(arg, &here)?;
+            let at = with(&here, Step::Key(attr.clone()));
+            if op == "like" {
+                if attr == "id" {
+                    return Err(invalid("value must not be one of ['id']", &at, false));
+                }
+                let pattern = match val {
+                    Value::String(s) => s.clone(),
+                    Value::Number(_) | Value::Bool(_) => py_str(val),
+                    _ => return Err(invalid("expected str", &at, true)),
+                };
+                return Ok(Some(Filter::Like { attr, pattern }));
+            }
+            let Value::Array(items) = val else {
+                return Err(invalid("expected a list", &at, true));
+            };
+            for (i, item) in items.iter().enumerate() {
+                let ok = if attr == "id" {
+                    item.is_string()
+                } else {
+                    is_scalar(item)
+                };
+                if !ok {
+                    return Err(invalid("expected str", &with(&at, Step::Index(i)), false));
+                }
+            }
+            if items.is_empty() {
+                return Err(invalid("length of value must be at least 1", &at, true));
+            }
+            Ok(Some(Filter::In {
+                attr,
+                values: items.clone(),
+            }))
+        }
+        other => {
+            let Some(cmp) = CmpOp::from_name(other) else {
+                return Err(invalid("not a valid value", &here, false));
+            };
+            let (attr, val) = single_attr(arg, &here)?;
+            let ok = if attr == "id" {
+                val.is_string()
+            } else {
+                is_scalar(val)
+            };
+            if !ok {
+                return Err(invalid("expected str", &with(&here, Step::Key(attr)), true));
+            }
+            Ok(Some(Filter::Compare {
+                op: cmp,
+                attr,
+                value: val.clone(),
+            }))
+        }
+    }
+}
+
+fn is_scalar(v: &Value) -> bool {
+    !matches!(v, Value::Array(_) | Value::Object(_))
+}
+
+fn single_attr<'a>(arg: &'a Value, here: &[Step]) -> Result<(String, &'a Value), FilterError> {
+    let Value::Object(o) = arg else {
+        return Err(invalid("expected a dictionary", here, true));
+    };
+    if o.len() > 1 {
+        return Err(invalid("length of value must be at most 1", here, true));
+    }
+    match o.iter().next() {
+        Some((k, v)) => Ok((k.clone(), v)),
+        None => Err(invalid("length of value must be at least 1", here, true)),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// String form
+
+#[derive(Debug, Clone, PartialEq)]
+enum Tok {
+    LParen,
+    RParen,
+    LBracket,
+    RBracket,
+    Comma,
+    /// A binary operator (any spelling, kept as written).
+    Op(String),
+    And,
+    Or,
+    Not,
+    /// A value: null, bool, number, UUID/bare word or quoted string.
+    Lit(Value),
+    /// A bare word (identifier or UUID), usable as attribute or value.
+    Word(String),
+}
+
+struct Lexed {
+    tok: Tok,
+    /// Character offset.
+    at: usize,
+    text: String,
+}
+
+fn syntax(expected: &str, found: Option<(usize, &str)>, end: usize) -> FilterError {
+    match found {
+        Some((at, text)) => FilterError::Syntax(format!(
+            "Expected {expected}, found '{text}'  (at char {at}), (line:1, col:{})",
+            at + 1
+        )),
+        None => FilterError::Syntax(format!(
+            "Expected {expected}, found end of text  (at char {end}), (line:1, col:{})",
+            end + 1
+        )),
+    }
+}
+
+fn is_word_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.'
+}
+
+/// Length in chars of a Gnocchi UUID literal at the start of `s` (8-4-4-4-12
+/// hex digits, dashes optional, each group exactly that long).
+fn uuid_len(s: &[char]) -> Option<usize> {
+    let mut i = 0;
+    for (n, group) in [8usize, 4, 4, 4, 12].iter().enumerate() {
+        if n > 0 && s.get(i) == Some(&'-') {
+            i += 1;
+        }
+        for _ in 0..*group {
+            if !s.get(i).is_some_and(char::is_ascii_hexdigit) {
+                return None;
+            }
+            i += 1;
+        }
+    }
+    // A following word character would make it something else.
+    if s.get(i)
+        .is_some_and(|c| is_word_char(*c) && *c != '-' && *c != '.')
+    {
+        return None;
+    }
+    Some(i)
+}
+
+/// Length of Gnocchi's number literal `[+-]?\d+(\.\d*)?([eE][+-]?\d+)?`.
+fn number_len(s: &[char]) -> Option<(usize, bool)> {
+    let mut i = 0;
+    if matches!(s.first(), Some('+' | '-')) {
+        i += 1;
+    }
+    let start = i;
+    while s.get(i).is_some_and(char::is_ascii_digit) {
+        i += 1;
+    }
+    if i == start {
+        return None;
+    }
+    let mut float = false;
+    if s.get(i) == Some(&'.') {
+        float = true;
+        i += 1;
+        while s.get(i).is_some_and(char::is_ascii_digit) {
+            i += 1;
+        }
+    }
+    if matches!(s.get(i), Some('e' | 'E')) {
+        let mut j = i + 1;
+        if matches!(s.get(j), Some('+' | '-')) {
+            j += 1;
+        }
+        let ds = j;
+        while s.get(j).is_some_and(char::is_ascii_digit) {
+            j += 1;
+        }
+        if j > ds {
+            float = true;
+            i = j;
+        }
+    }
+    Some((i, float))
+}
+
+fn lex(s: &str) -> Result<Vec<Lexed>, FilterError> {
+    let cs: Vec<char> = s.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < cs.len() {
+        let c = cs[i];
+        if c.is_whitespace() {
+            i += 1;
+            continue;
+        }
+        let at = i;
+        let single = |t: Tok| (t, 1usize);
+        let (tok, len) = match c {
+            '(' => single(Tok::LParen),
+            ')' => single(Tok::RParen),
+            '[' => single(Tok::LBracket),
+            ']' => single(Tok::RBracket),
+            ',' => single(Tok::Comma),
+            '≠' | '≥' | '≤' => single(Tok::Op(c.to_string())),
+            '∧' => single(Tok::And),
+            '∨' => single(Tok::Or),
+            '>' | '<' | '!' | '=' => {
+                let two: String = cs[i..(i + 2).min(cs.len())].iter().collect();
+                if two == "==" {
+                    // Gnocchi's operator regex matches `=` first, then fails
+                    // on the second `=` (gabbit search.yaml "search invalid
+                    // query string" expects this to be refused).
+                    return Err(syntax("term", Some((i + 1, "=")), cs.len()));
+                }
+                if matches!(two.as_str(), ">=" | "<=" | "!=") {
+                    (Tok::Op(two), 2)
+                } else if c == '!' {
+                    return Err(syntax("operator", Some((at, "!")), cs.len()));
+                } else {
+                    single(Tok::Op(c.to_string()))
+                }
+            }
+            '"' | '\'' => {
+                let mut j = i + 1;
+                while j < cs.len() && cs[j] != c && cs[j] != '\n' {
+                    j += 1;
+                }
+                if j >= cs.len() || cs[j] != c {
+                    let rest: String = cs[i..].iter().collect();
+                    return Err(syntax("term", Some((at, &rest)), cs.len()));
+                }
+                let body: String = cs[i + 1..j].iter().collect();
+                (Tok::Lit(Value::String(body)), j + 1 - i)
+            }
+            _ => {
+                if let Some(n) = uuid_len(&cs[i..]) {
+                    (Tok::Word(cs[i..i + n].iter().collect()), n)
+                } else if c.is_ascii_alphabetic() || c == '_' {
+                    let mut j = i;
+                    while j < cs.len() && is_word_char(cs[j]) {
+                        j += 1;
+                    }
+                    let w: String = cs[i..j].iter().collect();
+                    let tok = match w.as_str() {
+                        "and" => Tok::And,
+                        "or" => Tok::Or,
+                        "not" => Tok::Not,
+                        "in" | "like" | "eq" | "ne" | "lt" | "gt" | "le" | "ge" => {
+                            Tok::Op(w.clone())
+                        }
+                        "None" | "none" | "null" => Tok::Lit(Value::Null),
+                        "True" | "true" => Tok::Lit(Value::Bool(true)),
+                        "False" | "false" => Tok::Lit(Value::Bool(false)),
+                        _ => Tok::Word(w.clone()),
+                    };
+                    (tok, j - i)
+                } else if let Some((n, float)) = number_len(&cs[i..]) {
+                    if cs
+                        .get(i + n)
+                        .is_some_and(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    {
+                        let rest: String = cs[i + n..]
+                            .iter()
+                            .take_while(|c| is_word_char(**c))
+                            .collect();
+                        return Err(syntax("end of text", Some((i + n, &rest)), cs.len()));
+                    }
+                    let text: String = cs[i..i + n].iter().collect();
+                    let v = if float {
+                        json_f64(text.parse::<f64>().unwrap_or(f64::NAN))
+                    } else {
+                        match text.trim_start_matches('+').parse::<i64>() {
+                            Ok(n) => Value::from(n),
+                            Err(_) => json_f64(text.parse::<f64>().unwrap_or(f64::NAN)),
+                        }
+                    };
+                    (Tok::Lit(v), n)
+                } else {
+                    return Err(syntax("term", Some((at, &c.to_string())), cs.len()));
+                }
+            }
+        };
+        out.push(Lexed {
+            tok,
+            at,
+            text: cs[at..at + len].iter().collect(),
+        });
+        i += len;
+    }
+    Ok(out)
+}
+
+fn json_f64(f: f64) -> Value {
+    serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)
+}
+
+struct Parser {
+    toks: Vec<Lexed>,
+    pos: usize,
+    end: usize,
+}
+
+impl Parser {
+    fn peek(&self) -> Option<&Tok> {
+        self.toks.get(self.pos).map(|l| &l.tok)
+    }
+
+    fn err(&self, expected: &str) -> FilterError {
+        syntax(
+            expected,
+            self.toks.get(self.pos).map(|l| (l.at, l.text.as_str())),
+            self.end,
+        )
+    }
+
+    fn or_expr(&mut self) -> Result<Value, FilterError> {
+        let mut items = vec![self.and_expr()?];
+        while self.peek() == Some(&Tok::Or) {
+            self.pos += 1;
+            items.push(self.and_expr()?);
+        }
+        Ok(if items.len() == 1 {
+            items.remove(0)
+        } else {
+            json!({"or": items})
+        })
+    }
+
+    fn and_expr(&mut self) -> Result<Value, FilterError> {
+        let mut items = vec![self.not_expr()?];
+        while self.peek() == Some(&Tok::And) {
+            self.pos += 1;
+            items.push(self.not_expr()?);
+        }
+        Ok(if items.len() == 1 {
+            items.remove(0)
+        } else {
+            json!({"and": items})
+        })
+    }
+
+    fn not_expr(&mut self) -> Result<Value, FilterError> {
+        if self.peek() == Some(&Tok::Not) {
+            self.pos += 1;
+            let inner = self.not_expr()?;
+            return Ok(json!({ "not": inner }));
+        }
+        if self.peek() == Some(&Tok::LParen) {
+            self.pos += 1;
+            let inner = self.or_expr()?;
+            if self.peek() != Some(&Tok::RParen) {
+                return Err(self.err("')'"));
+            }
+            self.pos += 1;
+            return Ok(inner);
+        }
+        self.condition()
+    }
+
+    fn condition(&mut self) -> Result<Value, FilterError> {
+        let lhs = self.term()?;
+        let op = match self.peek() {
+            Some(Tok::Op(o)) => o.clone(),
+            _ => return Err(self.err("operator")),
+        };
+        self.pos += 1;
+        let rhs = self.term()?;
+        let key = match lhs {
+            Value::String(s) => s,
+            other => {
+                return Err(invalid(
+                    "expected str",
+                    &[Step::Key(op.clone()), Step::Key(py_str(&other))],
+                    false,
+                ));
+            }
+        };
+        let mut inner = Map::new();
+        inner.insert(key, rhs);
+        let mut outer = Map::new();
+        outer.insert(op, Value::Object(inner));
+        Ok(Value::Object(outer))
+    }
+
+    fn term(&mut self) -> Result<Value, FilterError> {
+        match self.peek() {
+            Some(Tok::Lit(v)) => {
+                let v = v.clone();
+                self.pos += 1;
+                Ok(v)
+            }
+            Some(Tok::Word(w)) => {
+                let v = Value::String(w.clone());
+                self.pos += 1;
+                Ok(v)
+            }
+            Some(Tok::LBracket) => {
+                self.pos += 1;
+                let mut items = Vec::new();
+                if self.peek() == Some(&Tok::RBracket) {
+                    self.pos += 1;
+                    return Ok(Value::Array(items));
+                }
+                loop {
+                    items.push(self.term()?);
+                    match self.peek() {
+                        Some(Tok::Comma) => self.pos += 1,
+                        Some(Tok::RBracket) => {
+                            self.pos += 1;
+                            return Ok(Value::Array(items));
+                        }
+                        _ => return Err(self.err("']'")),
+                    }
+                }
+            }
+            _ => Err(self.err("term")),
+        }
+    }
+}
+
+/// Parses the string form (`host = "example1" or owner like "admin-%"`).
+///
+/// Grammar (Gnocchi's `QueryStringSearchAttrFilter`): conditions
+/// `term op term` with `op` one of `= != ≠ < > <= ≤ >= ≥ eq ne lt gt le ge
+/// in like`; terms are `null|None|none`, `true|True|false|False`, numbers,
+/// UUIDs, bare words, `'…'`/`"…"` strings (no escapes) and `[term, …]`
+/// lists; `not` binds tighter than `and`/`∧`, which bind tighter than
+/// `or`/`∨`; parentheses group. `==` is refused as Gnocchi refuses it.
+/// Keywords need word boundaries (Gnocchi reads `notes` as `not es`) and
+/// bare words may contain `-` and `.` (Gnocchi refuses them): both only
+/// accept more. The result is validated like [`from_json`].
+pub fn parse(s: &str) -> Result<Filter, FilterError> {
+    let toks = lex(s)?;
+    let end = s.chars().count();
+    let mut p = Parser { toks, pos: 0, end };
+    let v = p.or_expr()?;
+    if p.pos < p.toks.len() {
+        return Err(p.err("end of text"));
+    }
+    from_json(&v)
+}
+
+// ---------------------------------------------------------------------------
+// Python renderings (for Gnocchi's messages)
+
+/// Python's `repr()` of a float.
+pub(crate) fn py_float_repr(x: f64) -> String {
+    if x.is_nan() {
+        return "nan".into();
+    }
+    if x.is_infinite() {
+        return if x > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    if x == 0.0 {
+        return if x.is_sign_negative() {
+            "-0.0".into()
+        } else {
+            "0.0".into()
+        };
+    }
+    let e = format!("{x:e}");
+    let (mant, exp) = e.split_once('e').unwrap_or((&e, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let neg = mant.starts_with('-');
+    let digits: String = mant.chars().filter(char::is_ascii_digit).collect();
+    let sign = if neg { "-" } else { "" };
+    if (-4..16).contains(&exp) {
+        let n = digits.len() as i32;
+        let s = if exp >= 0 {
+            let int_len = exp + 1;
+            if n <= int_len {
+                format!("{digits}{}.0", "0".repeat((int_len - n) as usize))
+            } else {
+                format!(
+                    "{}.{}",
+                    &digits[..int_len as usize],
+                    &digits[int_len as usize..]
+                )
+            }
+        } else {
+            format!("0.{}{digits}", "0".repeat((-exp - 1) as usize))
+        };
+        format!("{sign}{s}")
+    } else {
+        let m = if digits.len() > 1 {
+            format!("{}.{}", &digits[..1], &digits[1..])
+        } else {
+            digits
+        };
+        format!(
+            "{sign}{m}e{}{:02}",
+            if exp < 0 { '-' } else { '+' },
+            exp.abs()
+        )
+    }
+}
+
+/// Python's `str()` of a JSON value as Gnocchi would have it.
+pub(crate) fn py_str(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => py_repr(other),
+    }
+}
+
+/// Python's `repr()` of a JSON value.
+pub(crate) fn py_repr(v: &Value) -> String {
+    match v {
+        Value::Null => "None".into(),
+        Value::Bool(b) => if *b { "True" } else { "False" }.into(),
+        Value::Number(n) => match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) => i.to_string(),
+            (_, Some(u)) => u.to_string(),
+            _ => py_float_repr(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        Value::String(s) => {
+            if s.contains('\'') && !s.contains('"') {
+                format!("\"{s}\"")
+            } else {
+                format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
+            }
+        }
+        Value::Array(a) => format!("[{}]", a.iter().map(py_repr).collect::<Vec<_>>().join(", ")),
+        Value::Object(o) => format!(
+            "{{{}}}",
+            o.iter()
+                .map(|(k, v)| format!("{}: {}", py_repr(&Value::String(k.clone())), py_repr(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+#[cfg(test)]
+#[path = "filter_tests.rs"]
+mod tests;

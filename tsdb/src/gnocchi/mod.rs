@@ -1,0 +1,176 @@
+//! The Gnocchi view of the TSDB: archive policies, resource types,
+//! revisioned resources and metrics in a SQLite [`catalog`], measures in
+//! the TSDB's own series ([`series`]), aggregates computed with Gnocchi's
+//! arithmetic ([`altimeter_model::gnocchi::carbonara`]) and the v1 HTTP API
+//! the real gnocchiclient, Ceilometer and Aodh speak ([`http`]).
+//!
+//! Unlike Gnocchi there is no backlog: a measure is queryable at every
+//! granularity as soon as its POST is answered, because aggregates of
+//! the recent past are computed from the raw points when read.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use altimeter_model::Clock;
+use altimeter_model::gnocchi::policy::{builtin_policies, builtin_rules};
+use altimeter_model::gnocchi::resource_type::builtin_types;
+use parking_lot::Mutex;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::registry::Registry;
+
+use altimeter_model::gnocchi::carbonara;
+
+use crate::http::TsdbCell;
+use catalog::Metric;
+use http::{ApiError, ApiResult};
+
+pub mod catalog;
+pub mod http;
+pub mod measures;
+pub mod series;
+
+pub use catalog::{Catalog, CatalogError};
+
+/// Counters of the Gnocchi API.
+#[derive(Debug, Default, Clone)]
+pub struct GnocchiMetrics {
+    /// Measures accepted through the API.
+    pub measures: Counter,
+    /// Measures silently dropped because they were older than the
+    /// archive policy's back window (as Gnocchi does).
+    pub measures_dropped: Counter,
+}
+
+impl GnocchiMetrics {
+    /// Registers the counters.
+    pub fn new(registry: &mut Registry) -> Self {
+        let m = Self::default();
+        registry.register(
+            "altimeter_gnocchi_measures",
+            "Measures accepted through the Gnocchi API",
+            m.measures.clone(),
+        );
+        registry.register(
+            "altimeter_gnocchi_measures_dropped",
+            "Measures dropped for being older than the archive policy's back window",
+            m.measures_dropped.clone(),
+        );
+        m
+    }
+}
+
+/// The Gnocchi service: catalog, storage and clock.
+#[derive(Debug)]
+pub struct Gnocchi {
+    /// Policies, types, resources, metrics.
+    pub catalog: Catalog,
+    /// The TSDB (empty while the WAL replays).
+    pub db: TsdbCell,
+    /// Time source.
+    pub clock: Arc<dyn Clock>,
+    /// Counters.
+    pub metrics: GnocchiMetrics,
+    /// Newest raw timestamp per metric (ms), for the back-window rule;
+    /// loaded from storage on a metric's first write after start.
+    last_raw: Mutex<HashMap<String, Option<i64>>>,
+}
+
+impl Gnocchi {
+    /// Opens the catalog in `data_dir` and installs the built-in archive
+    /// policies, rules and resource types that are missing.
+    pub fn open(
+        data_dir: &Path,
+        db: TsdbCell,
+        clock: Arc<dyn Clock>,
+        metrics: GnocchiMetrics,
+    ) -> Result<Arc<Gnocchi>, CatalogError> {
+        std::fs::create_dir_all(data_dir).map_err(|e| CatalogError::Corrupt {
+            kind: "directory".into(),
+            key: data_dir.display().to_string(),
+            err: e.to_string(),
+        })?;
+        let catalog = Catalog::open(&data_dir.join("catalog.sqlite"))?;
+        catalog.ensure_builtins(builtin_policies(), builtin_rules(), builtin_types())?;
+        Ok(Arc::new(Gnocchi {
+            catalog,
+            db,
+            clock,
+            metrics,
+            last_raw: Mutex::new(HashMap::new()),
+        }))
+    }
+
+    /// Now, in µs.
+    pub fn now_us(&self) -> i64 {
+        self.clock.now_ms().saturating_mul(1000)
+    }
+}
+
+impl Gnocchi {
+    /// Records that a metric was just created: it has no points yet, so
+    /// its first write needs no storage lookup for the back-window rule.
+    pub fn metric_created(&self, id: &str) {
+        self.last_raw.lock().insert(id.to_string(), None);
+    }
+
+    /// The newest raw timestamp of a metric (ms), from the cache or storage.
+    async fn last_raw(&self, db: &crate::Tsdb, m: &Metric) -> ApiResult<Option<i64>> {
+        if let Some(t) = self.last_raw.lock().get(&m.id) {
+            return Ok(*t);
+        }
+        let pts = series::raw_points(db, m, i64::MIN, i64::MAX).await?;
+        let t = pts.last().map(|p| p.0);
+        self.last_raw.lock().insert(m.id.clone(), t);
+        Ok(t)
+    }
+
+    /// Stores measures durably (returns once they are in the WAL on disk).
+    /// Per metric, as Gnocchi does ([`carbonara::merge_raw`]): points
+    /// sorted, one per timestamp, and points older than the archive policy's back window silently
+    /// dropped, as Gnocchi does. All metrics in one write: all or nothing.
+    pub async fn write(&self, batch: Vec<(Metric, Vec<(i64, f64)>)>) -> ApiResult<()> {
+        let db = http::db(self)?;
+        let mut prepared = Vec::with_capacity(batch.len());
+        let mut lasts = Vec::with_capacity(batch.len());
+        let mut dropped = 0u64;
+        let mut n = 0u64;
+        for (m, pts) in batch {
+            if pts.is_empty() {
+                continue;
+            }
+            let policy = self
+                .catalog
+                .view()
+                .policy(&m.archive_policy_name)
+                .cloned()
+                .ok_or_else(|| ApiError::not_found(format!("Metric {} does not exist", m.id)))?;
+            let last = self.last_raw(&db, &m).await?;
+            let mut dedup = pts;
+            dropped += carbonara::merge_raw(last, &mut dedup, &policy) as u64;
+            let Some(newest) = dedup.last().map(|p| p.0) else {
+                continue;
+            };
+            n += dedup.len() as u64;
+            let labels = {
+                let v = self.catalog.view();
+                let r = m.resource_id.as_deref().and_then(|id| v.resource(id));
+                series::write_labels(&m, r)
+            };
+            lasts.push((m.id.clone(), last.map_or(newest, |l| l.max(newest))));
+            prepared.push((labels, series::to_samples(&m, &dedup)));
+        }
+        let refs: Vec<(altimeter_model::Labels, &[altimeter_model::Sample])> = prepared
+            .iter()
+            .map(|(l, s)| (l.clone(), s.as_slice()))
+            .collect();
+        db.write(&refs).await?;
+        let mut cache = self.last_raw.lock();
+        for (id, t) in lasts {
+            cache.insert(id, Some(t));
+        }
+        self.metrics.measures.inc_by(n);
+        self.metrics.measures_dropped.inc_by(dropped);
+        Ok(())
+    }
+}

@@ -164,7 +164,7 @@ pub async fn run(cfg: Config, mode: &'static str) -> anyhow::Result<()> {
             limits,
             sql_max_rows: 100_000,
         }))
-        .merge(altimeter_tsdb::gnocchi::http::router(gnocchi))
+        .merge(altimeter_tsdb::gnocchi::http::router(gnocchi.clone()))
         .merge(altimeter_tsdb::promql::api::router(
             db_cell.clone(),
             ApiOptions {
@@ -198,11 +198,13 @@ pub async fn run(cfg: Config, mode: &'static str) -> anyhow::Result<()> {
     let _ = db_cell.set(db.clone());
     tracing::info!("ready");
     let maintenance = tokio::spawn(db.clone().run_maintenance(cfg.storage.compaction_interval));
+    let sealer = tokio::spawn(gnocchi.clone().run_sealer(cfg.storage.rollup_interval));
     let r = server.await;
     if let Some(a) = &agent {
         a.stop().await;
     }
     maintenance.abort();
+    sealer.abort();
     db.close();
     tracing::info!("stopped; unflushed samples are safe in the write-ahead log");
     r.context("server task")?.context("HTTP server")?;

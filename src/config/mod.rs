@@ -78,6 +78,8 @@ pub struct StorageConfig {
     pub wal_segment_size: u64,
     /// How often compaction and retention run. Default 1m; ≥ 1s.
     pub compaction_interval: Duration,
+    /// How often Gnocchi rollups of buckets past the back window are sealed. Default 1m; ≥ 1s.
+    pub rollup_interval: Duration,
     /// Samples older than `now - out_of_order_window` are rejected. Default zero, meaning
     /// unlimited (back to the retention horizon).
     pub out_of_order_window: Duration,
@@ -160,6 +162,7 @@ impl Default for Config {
                 head_max_age: secs(3600),
                 wal_segment_size: 128 * MIB,
                 compaction_interval: secs(60),
+                rollup_interval: secs(60),
                 out_of_order_window: Duration::ZERO,
             },
             ingest: IngestConfig {
@@ -297,6 +300,7 @@ key_table! {
     storage.head_max_age: Duration => "The head is flushed when its oldest unflushed sample arrived this long ago.";
     storage.wal_segment_size: Size => "Size of one write-ahead-log segment file (1MiB to 4GiB).";
     storage.compaction_interval: Duration => "How often compaction and retention run (at least 1s).";
+    storage.rollup_interval: Duration => "How often Gnocchi aggregates of buckets older than the archive policy's back window are computed and stored (at least 1s).";
     storage.out_of_order_window: Duration => "Samples older than now - window are rejected; 0 accepts any age back to the retention horizon.";
     ingest.max_body_bytes: Size => "Limit on a request body as sent (compressed); > 0.";
     ingest.max_decompressed_bytes: Size => "Limit on a request body after decompression; at least max_body_bytes.";
@@ -420,7 +424,9 @@ fn check_single(path: &str, v: &Val) -> Result<(), String> {
                 format_size(*n)
             )
         }
-        ("storage.compaction_interval", Val::Duration(d)) if d.as_secs() < 1 => {
+        ("storage.compaction_interval" | "storage.rollup_interval", Val::Duration(d))
+            if d.as_secs() < 1 =>
+        {
             format!("{} is too short (must be at least 1s)", format_duration(*d))
         }
         ("ingest.max_body_bytes", Val::Size(0)) => "must be greater than 0".to_owned(),

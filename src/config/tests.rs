@@ -191,7 +191,7 @@ fn unknown_names_with_hints() {
             ": unknown environment variable (did you mean ALTIMETER_SERVER_LISTEN?)",
             "listen: unknown top-level key (did you mean server.listen? keys belong in a [server] section)",
             "storage.bogus: unknown key (valid keys in [storage]: retention, block_duration, head_max_samples, \
-         head_max_age, wal_segment_size, compaction_interval, out_of_order_window)",
+         head_max_age, wal_segment_size, compaction_interval, rollup_interval, out_of_order_window)",
             "storage.max_future: unknown key (did you mean ingest.max_future? it belongs in [ingest])",
             "storage.retenton: unknown key (did you mean retention?)",
             "stroage: unknown section (did you mean storage?)",

@@ -10,9 +10,9 @@ use altimeter_model::gnocchi::timefmt;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
+use super::Gnocchi;
 use super::catalog::Metric;
 use super::http::{ApiError, ApiResult, param};
-use super::series;
 use crate::db::Tsdb;
 
 /// The query of a measures read.
@@ -86,6 +86,7 @@ fn python_float(ms: i64) -> String {
 
 /// The `[[timestamp, granularity, value], …]` answer.
 pub async fn measures(
+    g: &Gnocchi,
     db: &Tsdb,
     m: &Metric,
     policy: &ArchivePolicy,
@@ -116,11 +117,10 @@ pub async fn measures(
             })?;
         items.push(item);
     }
-    let raw = series::raw_points(db, m, i64::MIN, i64::MAX).await?;
+    let raw = g.raw_for_read(db, m, policy).await?;
     let mut out = Vec::new();
     for item in items {
-        let mut s = carbonara::aggregate(&raw, item.granularity, method);
-        carbonara::truncate(&mut s, item);
+        let s = g.rollups.series(m, item, method, &raw)?;
         let (s, g) = match req.resample {
             Some(r) => {
                 let s = carbonara::resample_by(&s, r, method)

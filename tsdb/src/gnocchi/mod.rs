@@ -28,6 +28,7 @@ use http::{ApiError, ApiResult};
 pub mod catalog;
 pub mod http;
 pub mod measures;
+pub mod rollup;
 pub mod series;
 
 pub use catalog::{Catalog, CatalogError};
@@ -40,6 +41,12 @@ pub struct GnocchiMetrics {
     /// Measures silently dropped because they were older than the
     /// archive policy's back window (as Gnocchi does).
     pub measures_dropped: Counter,
+    /// Buckets sealed into the rollup store.
+    pub rollup_buckets: Counter,
+    /// Rollup splits deleted by the archive policies' timespans.
+    pub rollup_expired_splits: Counter,
+    /// Sealing failures (see the log).
+    pub rollup_errors: Counter,
 }
 
 impl GnocchiMetrics {
@@ -56,6 +63,21 @@ impl GnocchiMetrics {
             "Measures dropped for being older than the archive policy's back window",
             m.measures_dropped.clone(),
         );
+        registry.register(
+            "altimeter_gnocchi_rollup_buckets",
+            "Aggregated buckets sealed into the rollup store",
+            m.rollup_buckets.clone(),
+        );
+        registry.register(
+            "altimeter_gnocchi_rollup_expired_splits",
+            "Rollup splits deleted by archive policy timespans",
+            m.rollup_expired_splits.clone(),
+        );
+        registry.register(
+            "altimeter_gnocchi_rollup_errors",
+            "Failed rollup sealing passes of one metric (see the log)",
+            m.rollup_errors.clone(),
+        );
         m
     }
 }
@@ -71,6 +93,8 @@ pub struct Gnocchi {
     pub clock: Arc<dyn Clock>,
     /// Counters.
     pub metrics: GnocchiMetrics,
+    /// Sealed aggregates.
+    pub rollups: rollup::Rollups,
     /// Newest raw timestamp per metric (ms), for the back-window rule;
     /// loaded from storage on a metric's first write after start.
     last_raw: Mutex<HashMap<String, Option<i64>>>,
@@ -92,8 +116,10 @@ impl Gnocchi {
         })?;
         let catalog = Catalog::open(&data_dir.join("catalog.sqlite"))?;
         catalog.ensure_builtins(builtin_policies(), builtin_rules(), builtin_types())?;
+        let rollups = rollup::Rollups::open(&data_dir.join("gnocchi-rollups.sqlite"))?;
         Ok(Arc::new(Gnocchi {
             catalog,
+            rollups,
             db,
             clock,
             metrics,
@@ -172,5 +198,90 @@ impl Gnocchi {
         self.metrics.measures.inc_by(n);
         self.metrics.measures_dropped.inc_by(dropped);
         Ok(())
+    }
+}
+
+impl Gnocchi {
+    /// The raw points a read of `m` needs: from two of the policy's
+    /// largest buckets before the rollup watermark on (everything when
+    /// nothing is sealed yet).
+    pub async fn raw_for_read(
+        &self,
+        db: &crate::Tsdb,
+        m: &Metric,
+        policy: &altimeter_model::gnocchi::policy::ArchivePolicy,
+    ) -> ApiResult<Vec<(i64, f64)>> {
+        let from = self.rollups.read_from(&m.id, policy);
+        Ok(series::raw_points(db, m, from, i64::MAX).await?)
+    }
+
+    /// Seals what can be sealed for every metric and forgets the rollups
+    /// of deleted metrics. Returns the buckets written.
+    pub async fn seal_all(&self) -> u64 {
+        let Some(db) = self.db.get().cloned() else {
+            return 0;
+        };
+        let metrics: Vec<(Metric, altimeter_model::gnocchi::policy::ArchivePolicy)> = {
+            let v = self.catalog.view();
+            v.metrics()
+                .filter_map(|m| Some((m.clone(), v.policy(&m.archive_policy_name)?.clone())))
+                .collect()
+        };
+        let known: std::collections::HashSet<&str> =
+            metrics.iter().map(|(m, _)| m.id.as_str()).collect();
+        for gone in self.rollups.metrics_with_marks() {
+            if !known.contains(gone.as_str())
+                && let Err(e) = self.rollups.forget(&gone)
+            {
+                tracing::warn!(metric = %gone, error = %e, "forgetting rollups of a deleted metric");
+            }
+        }
+        let mut buckets = 0;
+        for (m, p) in &metrics {
+            let raw = match self.raw_for_read(&db, m, p).await {
+                Ok(r) => r,
+                Err(e) => {
+                    self.metrics.rollup_errors.inc();
+                    tracing::warn!(metric = %m.id, error = ?e.description, "reading raw points to seal rollups");
+                    continue;
+                }
+            };
+            if let Some(&(t, _)) = raw.last() {
+                let mut cache = self.last_raw.lock();
+                let e = cache.entry(m.id.clone()).or_insert(Some(t));
+                *e = Some(e.map_or(t, |x| x.max(t)));
+            }
+            match self.rollups.seal(m, p, &raw) {
+                Ok(st) => {
+                    buckets += st.buckets;
+                    self.metrics.rollup_buckets.inc_by(st.buckets);
+                    self.metrics.rollup_expired_splits.inc_by(st.expired_splits);
+                }
+                Err(e) => {
+                    self.metrics.rollup_errors.inc();
+                    tracing::warn!(metric = %m.id, error = %e, "sealing rollups");
+                }
+            }
+            tokio::task::yield_now().await;
+        }
+        buckets
+    }
+
+    /// Seals rollups every `interval` until the task is dropped.
+    pub async fn run_sealer(self: Arc<Self>, interval: std::time::Duration) {
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let started = std::time::Instant::now();
+            let n = self.seal_all().await;
+            if n > 0 {
+                tracing::debug!(
+                    buckets = n,
+                    took_ms = started.elapsed().as_millis() as u64,
+                    "sealed Gnocchi rollups"
+                );
+            }
+        }
     }
 }

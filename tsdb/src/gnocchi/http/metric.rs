@@ -556,7 +556,7 @@ async fn read_measures(g: &Gnocchi, m: &Metric, q: &[(String, String)]) -> ApiRe
         .ok_or_else(|| no_metric(&m.id))?;
     bool_param(q, "refresh", false)?;
     let req = measures::Request::from_query(q, g.now_us())?;
-    let out = measures::measures(&db, m, &policy, &req).await?;
+    let out = measures::measures(g, &db, m, &policy, &req).await?;
     Ok(json_response(StatusCode::OK, &out))
 }
 

@@ -26,6 +26,7 @@ use catalog::Metric;
 use http::{ApiError, ApiResult};
 
 pub mod catalog;
+pub mod discovery;
 pub mod http;
 pub mod measures;
 pub mod rollup;
@@ -98,6 +99,8 @@ pub struct Gnocchi {
     /// Newest raw timestamp per metric (ms), for the back-window rule;
     /// loaded from storage on a metric's first write after start.
     last_raw: Mutex<HashMap<String, Option<i64>>>,
+    /// Index size at the last guest discovery.
+    discovered_at: Mutex<usize>,
 }
 
 impl Gnocchi {
@@ -124,6 +127,7 @@ impl Gnocchi {
             clock,
             metrics,
             last_raw: Mutex::new(HashMap::new()),
+            discovered_at: Mutex::new(0),
         }))
     }
 
@@ -267,12 +271,23 @@ impl Gnocchi {
         buckets
     }
 
-    /// Seals rollups every `interval` until the task is dropped.
-    pub async fn run_sealer(self: Arc<Self>, interval: std::time::Duration) {
-        let mut tick = tokio::time::interval(interval);
+    /// Until the task is dropped: discovers agent guests every 10 s (or
+    /// `rollup_interval` if shorter) and seals rollups every
+    /// `rollup_interval`.
+    pub async fn run_sealer(self: Arc<Self>, rollup_interval: std::time::Duration) {
+        let step = rollup_interval.min(std::time::Duration::from_secs(10));
+        let mut tick = tokio::time::interval(step);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_seal: Option<std::time::Instant> = None;
         loop {
             tick.tick().await;
+            if let Err(e) = self.discover() {
+                tracing::warn!(error = %e, "discovering agent guests as Gnocchi resources");
+            }
+            if last_seal.is_some_and(|t| t.elapsed() < rollup_interval) {
+                continue;
+            }
+            last_seal = Some(std::time::Instant::now());
             let started = std::time::Instant::now();
             let n = self.seal_all().await;
             if n > 0 {

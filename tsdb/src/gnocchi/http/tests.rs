@@ -571,3 +571,62 @@ async fn sealed_rollups_answer_like_the_raw_computation() {
     .await;
     assert_eq!(out, before[0]);
 }
+
+#[tokio::test]
+async fn agent_guests_are_discovered_as_instance_resources() {
+    let e = env().await;
+    let rid = "1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f";
+    let base = NOW - 3_600_000;
+    for (name, v) in [
+        ("instance_cpu_seconds_total", 10.0),
+        ("instance_memory_usage_bytes", 512.0 * 1024.0 * 1024.0),
+    ] {
+        let labels = Labels::from_pairs([
+            ("__name__", name),
+            ("instance_id", rid),
+            ("host", "compute1"),
+            ("domain", "instance-0001"),
+            ("display_name", "web-1"),
+            ("flavor", "m1.small"),
+            ("project_id", "p1"),
+            ("user_id", "u1"),
+        ])
+        .unwrap();
+        e.db.write(&[(labels, &[Sample::new(base, v)][..])])
+            .await
+            .unwrap();
+    }
+    // A non-guest series and a guest without a UUID are ignored.
+    let other =
+        Labels::from_pairs([("__name__", "instance_vcpus"), ("instance_id", "nope")]).unwrap();
+    e.db.write(&[(other, &[Sample::new(base, 1.0)][..])])
+        .await
+        .unwrap();
+    let (resources, metrics) = e.g.discover().unwrap();
+    assert_eq!((resources, metrics), (1, 2));
+    assert_eq!(
+        e.g.discover().unwrap(),
+        (0, 0),
+        "a second pass adds nothing"
+    );
+    let (st, list) = call(&e.app, "GET", "/v1/resource/instance", None).await;
+    assert_eq!(st, StatusCode::OK);
+    let r = &list.as_array().unwrap()[0];
+    assert_eq!(r["id"], rid);
+    assert_eq!(r["display_name"], "web-1");
+    assert_eq!(r["flavor_name"], "m1.small");
+    assert_eq!(r["host"], "compute1");
+    assert_eq!(r["project_id"], "p1");
+    let cpu = r["metrics"]["cpu"].as_str().unwrap();
+    let (_, m) = call(&e.app, "GET", &format!("/v1/metric/{cpu}"), None).await;
+    assert_eq!(m["archive_policy"]["name"], "ceilometer-low-rate");
+    assert_eq!(m["unit"], "ns");
+    let (_, out) = call(
+        &e.app,
+        "GET",
+        &format!("/v1/resource/instance/{rid}/metric/memory.usage/measures"),
+        None,
+    )
+    .await;
+    assert_eq!(out.as_array().unwrap()[0][2], 512.0, "{out}");
+}

@@ -182,10 +182,21 @@ pub async fn run(cfg: Config, mode: &'static str) -> anyhow::Result<()> {
         })?;
     tracing::info!(mode, listen = %cfg.server.listen, data_dir = %cfg.server.data_dir.display(),
         version = env!("CARGO_PKG_VERSION"), "altimeter starting");
+    // Paths are normalized before routing: OpenStack clients send
+    // `/v1/metric/` and `/v1/archive_policy//name`.
+    let app = tower::Layer::layer(
+        &tower::util::MapRequestLayer::new(
+            altimeter_tsdb::gnocchi::http::normalize_path::<axum::body::Body>,
+        ),
+        app,
+    );
     let server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown_signal())
-            .await
+        axum::serve(
+            listener,
+            axum::ServiceExt::<axum::extract::Request>::into_make_service(app),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await
     });
     let db = Tsdb::open(tsdb_options(&cfg), clock, tsdb_metrics)
         .await

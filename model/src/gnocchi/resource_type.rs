@@ -31,10 +31,45 @@ const INVALID_NAMES: &[&str] = &[
     "creator",
 ];
 
-/// What a resource-type request got wrong; the text is Gnocchi's.
+/// What a resource-type or resource request got wrong, as Gnocchi says it.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{0}")]
-pub struct SchemaError(pub String);
+pub enum SchemaError {
+    /// A plain message (Gnocchi's `abort(400, "Invalid input: …")`).
+    #[error("{0}")]
+    Plain(String),
+    /// A voluptuous schema violation: Gnocchi answers
+    /// `{"cause": "Invalid input", "reason": …, "detail": [path…]}`.
+    #[error("Invalid input: {reason}")]
+    Invalid {
+        /// voluptuous' text, e.g. `required key not provided @ data['x']`.
+        reason: String,
+        /// The path of the faulty value.
+        detail: Vec<String>,
+    },
+}
+
+impl SchemaError {
+    fn plain(s: impl Into<String>) -> SchemaError {
+        SchemaError::Plain(s.into())
+    }
+
+    fn invalid(reason: impl Into<String>, key: &str) -> SchemaError {
+        SchemaError::Invalid {
+            reason: reason.into(),
+            detail: vec![key.to_string()],
+        }
+    }
+
+    /// Gnocchi's `description` member of the 400 answer.
+    pub fn description(&self) -> Value {
+        match self {
+            SchemaError::Plain(m) => Value::String(m.clone()),
+            SchemaError::Invalid { reason, detail } => {
+                json!({"cause": "Invalid input", "reason": reason, "detail": detail})
+            }
+        }
+    }
+}
 
 /// The kind of one attribute and its bounds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -102,18 +137,11 @@ impl Attribute {
     /// for messages). Datetimes become Gnocchi's ISO rendering, UUIDs
     /// their canonical form.
     pub fn validate(&self, name: &str, v: &Value, now_us: i64) -> Result<Value, SchemaError> {
-        if v.is_null() {
-            if self.required {
-                return Err(SchemaError(format!(
-                    "Invalid input: expected a value for dictionary value @ data['{name}']"
-                )));
-            }
-            return Ok(Value::Null);
-        }
         let bad = |what: &str| {
-            SchemaError(format!(
-                "Invalid input: {what} for dictionary value @ data['{name}']"
-            ))
+            SchemaError::invalid(
+                format!("{what} for dictionary value @ data['{name}']"),
+                name,
+            )
         };
         match &self.kind {
             AttrKind::String {
@@ -135,12 +163,15 @@ impl Attribute {
                 Ok(v.clone())
             }
             AttrKind::Uuid => {
-                let s = v.as_str().ok_or_else(|| bad("not a valid value"))?;
-                let u = uuid::Uuid::parse_str(s).map_err(|_| bad("not a valid value"))?;
-                Ok(json!(u.hyphenated().to_string()))
+                let s = v
+                    .as_str()
+                    .ok_or_else(|| bad("badly formed hexadecimal UUID string"))?;
+                let u = timefmt::parse_python_uuid(s)
+                    .ok_or_else(|| bad("badly formed hexadecimal UUID string"))?;
+                Ok(json!(u))
             }
             AttrKind::Datetime => {
-                let us = timefmt::parse_timestamp(v, now_us).map_err(|e| bad(&format!("{e}")))?;
+                let us = timefmt::parse_datetime(v, now_us).map_err(|e| bad(&format!("{e}")))?;
                 Ok(json!(timefmt::render_timestamp_us(us)))
             }
             AttrKind::Number { min, max } => {
@@ -148,17 +179,11 @@ impl Attribute {
                     Value::Number(n) => n.as_f64().ok_or_else(|| bad("expected Real"))?,
                     _ => return Err(bad("expected Real")),
                 };
-                if min.is_some_and(|m| x < m) {
-                    return Err(bad(&format!(
-                        "value must be at least {}",
-                        min.unwrap_or_default()
-                    )));
+                if let Some(m) = min.filter(|m| x < *m) {
+                    return Err(bad(&format!("value must be at least {}", py_num(m))));
                 }
-                if max.is_some_and(|m| x > m) {
-                    return Err(bad(&format!(
-                        "value must be at most {}",
-                        max.unwrap_or_default()
-                    )));
+                if let Some(m) = max.filter(|m| x > *m) {
+                    return Err(bad(&format!("value must be at most {}", py_num(m))));
                 }
                 Ok(v.clone())
             }
@@ -167,6 +192,14 @@ impl Attribute {
                 _ => Err(bad("expected bool")),
             },
         }
+    }
+}
+
+fn py_num(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() < 9e15 {
+        format!("{}", x as i64)
+    } else {
+        format!("{x}")
     }
 }
 
@@ -185,11 +218,65 @@ pub struct ResourceType {
     pub name: String,
     /// Attributes by name.
     pub attributes: BTreeMap<String, Attribute>,
+    /// Attribute names in creation order (Gnocchi lists them so).
+    #[serde(default)]
+    pub order: Vec<String>,
     /// `active` once usable (creation is synchronous here).
     pub state: String,
 }
 
 impl ResourceType {
+    /// Attribute names in creation order.
+    pub fn names(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = self
+            .order
+            .iter()
+            .map(String::as_str)
+            .filter(|n| self.attributes.contains_key(*n))
+            .collect();
+        for k in self.attributes.keys() {
+            if !out.contains(&k.as_str()) {
+                out.push(k);
+            }
+        }
+        out
+    }
+
+    /// Gnocchi's JSON text for the type, attributes in creation order and
+    /// each attribute's keys in Gnocchi's order (`type`, `required`, then
+    /// the bounds) — what `resource-type list` prints as is.
+    pub fn to_json_text(&self) -> String {
+        let mut attrs = Vec::new();
+        for n in self.names() {
+            let a = &self.attributes[n];
+            let mut parts = vec![
+                format!("\"type\": \"{}\"", kind_name(&a.kind)),
+                format!("\"required\": {}", a.required),
+            ];
+            match &a.kind {
+                AttrKind::String {
+                    min_length,
+                    max_length,
+                } => {
+                    parts.push(format!("\"max_length\": {max_length}"));
+                    parts.push(format!("\"min_length\": {min_length}"));
+                }
+                AttrKind::Number { min, max } => {
+                    parts.push(format!("\"min\": {}", num_or_null(*min)));
+                    parts.push(format!("\"max\": {}", num_or_null(*max)));
+                }
+                _ => {}
+            }
+            attrs.push(format!("{}: {{{}}}", json!(n), parts.join(", ")));
+        }
+        format!(
+            "{{\"name\": {}, \"attributes\": {{{}}}, \"state\": {}}}",
+            json!(self.name),
+            attrs.join(", "),
+            json!(self.state)
+        )
+    }
+
     /// Gnocchi's JSON for the type.
     pub fn to_json(&self) -> Value {
         let attrs: Map<String, Value> = self
@@ -200,34 +287,48 @@ impl ResourceType {
         json!({"name": self.name, "attributes": attrs, "state": self.state})
     }
 
+    /// Parses a `POST /v1/resource_type` body; `order` is the attribute
+    /// names in the order the request gave them ([`attribute_order`]).
+    pub fn from_request_ordered(
+        body: &Value,
+        order: Vec<String>,
+    ) -> Result<ResourceType, SchemaError> {
+        let mut t = Self::from_request(body)?;
+        t.order = order;
+        Ok(t)
+    }
+
     /// Parses a `POST /v1/resource_type` body.
     pub fn from_request(body: &Value) -> Result<ResourceType, SchemaError> {
         let obj = body
             .as_object()
-            .ok_or_else(|| SchemaError("Invalid input: expected a dictionary".into()))?;
+            .ok_or_else(|| SchemaError::plain("Invalid input: expected a dictionary"))?;
         let name = obj.get("name").and_then(Value::as_str).ok_or_else(|| {
-            SchemaError("Invalid input: required key not provided @ data['name']".into())
+            SchemaError::invalid("required key not provided @ data['name']", "name")
         })?;
         for k in obj.keys() {
             if k != "name" && k != "attributes" {
-                return Err(SchemaError(format!(
-                    "Invalid input: extra keys not allowed @ data['{k}']"
-                )));
+                return Err(SchemaError::invalid(
+                    format!("extra keys not allowed @ data['{k}']"),
+                    k,
+                ));
             }
         }
         let mut attributes = BTreeMap::new();
         if let Some(a) = obj.get("attributes") {
             let a = a.as_object().ok_or_else(|| {
-                SchemaError("Invalid input: expected a dictionary for dictionary value @ data['attributes']".into())
+                SchemaError::plain("Invalid input: expected a dictionary for dictionary value @ data['attributes']")
             })?;
             for (k, def) in a {
                 let (attr, _) = parse_attribute(k, def, false)?;
                 attributes.insert(k.clone(), attr);
             }
         }
+        let order = attributes.keys().cloned().collect();
         Ok(ResourceType {
             name: name.to_string(),
             attributes,
+            order,
             state: "active".into(),
         })
     }
@@ -238,17 +339,17 @@ impl ResourceType {
     pub fn apply_patch(&mut self, patch: &Value) -> Result<Vec<(String, Value)>, SchemaError> {
         let ops = patch
             .as_array()
-            .ok_or_else(|| SchemaError("Invalid input: expected a list".into()))?;
+            .ok_or_else(|| SchemaError::plain("Invalid input: expected a list"))?;
         let mut next = self.attributes.clone();
         let mut added = Vec::new();
         for op in ops {
             let o = op.as_object().ok_or_else(|| {
-                SchemaError("Invalid input: expected a dictionary @ data[0]".into())
+                SchemaError::plain("Invalid input: expected a dictionary @ data[0]")
             })?;
             let path = o.get("path").and_then(Value::as_str).unwrap_or_default();
             let Some(attr) = path.strip_prefix("/attributes/") else {
-                return Err(SchemaError(
-                    "Invalid input: Only attributes can be modified for dictionary value @ data[0]['path']".into(),
+                return Err(SchemaError::plain(
+                    "Invalid input: Only attributes can be modified for dictionary value @ data[0]['path']",
                 ));
             };
             match o.get("op").and_then(Value::as_str) {
@@ -258,7 +359,7 @@ impl ResourceType {
                     if let Some(old) = next.get(attr)
                         && std::mem::discriminant(&old.kind) != std::mem::discriminant(&a.kind)
                     {
-                        return Err(SchemaError(format!(
+                        return Err(SchemaError::plain(format!(
                             "Type update is not available yet. Changing {} to {} for attribute {attr} of resource {}",
                             kind_name(&old.kind),
                             kind_name(&a.kind),
@@ -267,20 +368,22 @@ impl ResourceType {
                     }
                     if !next.contains_key(attr) {
                         added.push((attr.to_string(), fill.unwrap_or(Value::Null)));
+                        self.order.retain(|n| n != attr);
+                        self.order.push(attr.to_string());
                     }
                     next.insert(attr.to_string(), a);
                 }
                 Some("remove") => {
+                    self.order.retain(|n| n != attr);
                     if next.remove(attr).is_none() {
-                        return Err(SchemaError(format!(
+                        return Err(SchemaError::plain(format!(
                             "can't remove non-existent object '{attr}'"
                         )));
                     }
                 }
                 _ => {
-                    return Err(SchemaError(
-                        "Invalid input: not a valid value for dictionary value @ data[0]['op']"
-                            .into(),
+                    return Err(SchemaError::plain(
+                        "Invalid input: not a valid value for dictionary value @ data[0]['op']",
                     ));
                 }
             }
@@ -305,7 +408,7 @@ impl ResourceType {
                 continue;
             }
             let a = self.attributes.get(k).ok_or_else(|| {
-                SchemaError(format!(
+                SchemaError::plain(format!(
                     "Invalid input: extra keys not allowed @ data['{k}']"
                 ))
             })?;
@@ -314,14 +417,53 @@ impl ResourceType {
         if creating {
             for (k, a) in &self.attributes {
                 if a.required && !body.contains_key(k) {
-                    return Err(SchemaError(format!(
-                        "Invalid input: required key not provided @ data['{k}']"
-                    )));
+                    return Err(SchemaError::invalid(
+                        format!("required key not provided @ data['{k}']"),
+                        k,
+                    ));
                 }
             }
         }
         Ok(out)
     }
+}
+
+/// The keys of `attributes` in a `POST /v1/resource_type` body, in the
+/// order the client sent them (a parsed JSON value has lost it).
+pub fn attribute_order(raw: &[u8]) -> Vec<String> {
+    struct Keys(Vec<String>);
+    impl<'de> Deserialize<'de> for Keys {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl<'de> serde::de::Visitor<'de> for V {
+                type Value = Keys;
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("an object")
+                }
+                fn visit_map<A: serde::de::MapAccess<'de>>(
+                    self,
+                    mut m: A,
+                ) -> Result<Keys, A::Error> {
+                    let mut out = Vec::new();
+                    while let Some(k) = m.next_key::<String>()? {
+                        m.next_value::<serde::de::IgnoredAny>()?;
+                        out.push(k);
+                    }
+                    Ok(Keys(out))
+                }
+            }
+            d.deserialize_map(V)
+        }
+    }
+    #[derive(Deserialize)]
+    struct Body {
+        attributes: Option<Keys>,
+    }
+    serde_json::from_slice::<Body>(raw)
+        .ok()
+        .and_then(|b| b.attributes)
+        .map(|k| k.0)
+        .unwrap_or_default()
 }
 
 fn kind_name(k: &AttrKind) -> &'static str {
@@ -349,12 +491,12 @@ fn parse_attribute(
             .is_some_and(|c| c.is_ascii_alphanumeric())
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     if !valid_name {
-        return Err(SchemaError(format!(
+        return Err(SchemaError::plain(format!(
             "Invalid input: Resource attribute name {name} is invalid"
         )));
     }
     let d = def.as_object().ok_or_else(|| {
-        SchemaError(format!(
+        SchemaError::plain(format!(
             "Invalid input: expected a dictionary for dictionary value @ data['attributes']['{name}']"
         ))
     })?;
@@ -362,7 +504,7 @@ fn parse_attribute(
         None => true,
         Some(Value::Bool(b)) => *b,
         Some(_) => {
-            return Err(SchemaError(format!(
+            return Err(SchemaError::plain(format!(
                 "Invalid input: expected bool for dictionary value @ data['attributes']['{name}']['required']"
             )));
         }
@@ -371,7 +513,7 @@ fn parse_attribute(
         match d.get(k) {
             None => Ok(default),
             Some(v) => v.as_u64().filter(|n| (min..=max).contains(n)).ok_or_else(|| {
-                SchemaError(format!(
+                SchemaError::plain(format!(
                     "Invalid input: value must be at most {max} for dictionary value @ data['attributes']['{name}']['{k}']"
                 ))
             }),
@@ -381,7 +523,7 @@ fn parse_attribute(
         match d.get(k) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Number(n)) => Ok(n.as_f64()),
-            Some(_) => Err(SchemaError(format!(
+            Some(_) => Err(SchemaError::plain(format!(
                 "Invalid input: expected Real for dictionary value @ data['attributes']['{name}']['{k}']"
             ))),
         }
@@ -391,7 +533,7 @@ fn parse_attribute(
             let min_length = int("min_length", 0, 0, 256)?;
             let max_length = int("max_length", 256, 1, 256)?;
             if min_length > max_length {
-                return Err(SchemaError(format!(
+                return Err(SchemaError::plain(format!(
                     "Invalid input: Resource attribute value min (or min_length) {min_length} must be less  than or equal to max (or max_length) {max_length}!"
                 )));
             }
@@ -407,7 +549,7 @@ fn parse_attribute(
             if let (Some(a), Some(b)) = (min, max)
                 && a > b
             {
-                return Err(SchemaError(format!(
+                return Err(SchemaError::plain(format!(
                     "Invalid input: Resource attribute value min (or min_length) {a} must be less  than or equal to max (or max_length) {b}!"
                 )));
             }
@@ -415,7 +557,7 @@ fn parse_attribute(
         }
         Some("bool") => AttrKind::Bool,
         _ => {
-            return Err(SchemaError(format!(
+            return Err(SchemaError::plain(format!(
                 "Invalid input: not a valid value for dictionary value @ data['attributes']['{name}']['type']"
             )));
         }
@@ -429,16 +571,16 @@ fn parse_attribute(
             .filter(|f| !f.is_null());
         match f {
             None if required => {
-                return Err(SchemaError(format!(
+                return Err(SchemaError::plain(format!(
                     "Invalid input: Option 'fill' of resource attribute {name} is invalid: must not be empty if required=True"
                 )));
             }
             None => {}
             Some(f) => {
                 let v = attr.validate(name, f, 0).map_err(|e| {
-                    SchemaError(format!(
+                    SchemaError::plain(format!(
                         "Invalid input: Option 'fill' of resource attribute {name} is invalid: {}",
-                        e.0.trim_start_matches("Invalid input: ")
+                        e.to_string().trim_start_matches("Invalid input: ")
                     ))
                 })?;
                 fill = Some(v);
@@ -465,6 +607,7 @@ fn typ(name: &str, attrs: &[(&str, Attribute)]) -> ResourceType {
             .iter()
             .map(|(k, a)| ((*k).to_string(), a.clone()))
             .collect(),
+        order: attrs.iter().map(|(k, _)| (*k).to_string()).collect(),
         state: "active".into(),
     }
 }
@@ -608,6 +751,15 @@ mod tests {
             json!({"type": "number", "required": true, "min": 5, "max": 32.8})
         );
         assert_eq!(j["state"], "active");
+        let raw =
+            br#"{"name": "t", "attributes": {"z": {"type": "bool"}, "a": {"type": "string"}}}"#;
+        let body: Value = serde_json::from_slice(raw).unwrap();
+        let t = ResourceType::from_request_ordered(&body, attribute_order(raw)).unwrap();
+        assert_eq!(t.names(), vec!["z", "a"]);
+        assert_eq!(
+            t.to_json_text(),
+            r#"{"name": "t", "attributes": {"z": {"type": "bool", "required": true}, "a": {"type": "string", "required": true, "max_length": 256, "min_length": 0}}, "state": "active"}"#
+        );
     }
 
     #[test]
@@ -628,7 +780,10 @@ mod tests {
         let e = t
             .apply_patch(&json!([{"op": "add", "path": "/attributes/b", "value": {"type": "bool", "required": true}}]))
             .unwrap_err();
-        assert!(e.0.contains("must not be empty if required=True"), "{e}");
+        assert!(
+            e.to_string().contains("must not be empty if required=True"),
+            "{e}"
+        );
         let added = t
             .apply_patch(&json!([
                 {"op": "add", "path": "/attributes/b", "value": {"type": "bool", "required": true, "options": {"fill": true}}},

@@ -88,6 +88,9 @@ pub struct Metric {
     pub selector: Vec<(String, String)>,
     /// Gnocchi value = stored value × scale (unit conversion of catalogue meters).
     pub scale: f64,
+    /// When it was created (µs); orders a resource's metrics as Gnocchi lists them.
+    #[serde(default)]
+    pub created_us: i64,
 }
 
 #[derive(Debug, Default)]
@@ -197,6 +200,18 @@ impl View<'_> {
             .get(&(rid.to_string(), name.to_string()))
             .and_then(|id| self.0.metrics.get(id))
     }
+    /// Metrics of a resource in creation order.
+    pub fn resource_metric_list(&self, rid: &str) -> Vec<&Metric> {
+        let mut v: Vec<&Metric> = self
+            .0
+            .metrics
+            .values()
+            .filter(|m| m.resource_id.as_deref() == Some(rid))
+            .collect();
+        v.sort_by(|a, b| a.created_us.cmp(&b.created_us).then(a.id.cmp(&b.id)));
+        v
+    }
+
     /// Metrics of a resource by name.
     pub fn resource_metrics(&self, rid: &str) -> BTreeMap<String, String> {
         self.0
@@ -460,6 +475,7 @@ mod tests {
             creator: Some("admin".into()),
             selector: vec![("__name__".into(), name.into())],
             scale: 1.0,
+            created_us: 0,
         }
     }
 

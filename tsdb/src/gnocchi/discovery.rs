@@ -19,7 +19,7 @@ use serde_json::{Map, Value, json};
 
 use super::Gnocchi;
 use super::catalog::{CatalogError, Change, Metric, Resource};
-use super::series::selector_for;
+use super::series::agent_selector_for;
 
 /// Who discovered resources and metrics are created by.
 pub const CREATOR: &str = "altimeter-agent";
@@ -126,7 +126,8 @@ impl Gnocchi {
                         continue;
                     }
                     let mid = uuid::Uuid::new_v4().hyphenated().to_string();
-                    let (selector, scale) = selector_for(&mid, Some(meter.ceilometer), Some(&r));
+                    let (selector, scale) =
+                        agent_selector_for(&mid, Some(meter.ceilometer), Some(&r));
                     ch.push(Change::PutMetric(Metric {
                         id: mid,
                         name: Some(meter.ceilometer.into()),
@@ -136,6 +137,7 @@ impl Gnocchi {
                         creator: Some(CREATOR.into()),
                         selector,
                         scale,
+                        created_us: now,
                     }));
                     metrics += 1;
                 }

@@ -347,6 +347,7 @@ mod tests {
             creator: None,
             selector: Vec::new(),
             scale: 1.0,
+            created_us: 0,
         }
     }
 

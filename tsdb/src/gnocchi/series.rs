@@ -1,14 +1,15 @@
 //! One dataset, two views: how a Gnocchi metric maps onto TSDB series.
 //!
-//! - A metric named after a catalogue meter (`cpu`, `memory.usage`, ...) on
-//!   a resource of that meter's type is the meter's Prometheus series for
-//!   that resource: `instance_cpu_seconds_total{instance_id="<resource>"}`.
-//!   Samples the agent pushes for a guest are therefore the instance's
-//!   `cpu` metric, and measures posted through Gnocchi show up in PromQL.
-//!   Values are stored in the Prometheus base unit and converted on the way
-//!   in and out (`scale`).
-//! - Any other metric is the series `{__name__="<name, sanitized>",
-//!   metric_id="<uuid>"}`.
+//! - A metric [discovered](super::discovery) from the agent's series of a
+//!   catalogue meter (`cpu`, `memory.usage`, ...) is that meter's
+//!   Prometheus series for the instance:
+//!   `instance_cpu_seconds_total{instance_id="<resource>"}`, values stored
+//!   in the Prometheus base unit and converted on the way out (`scale`).
+//!   Measures posted to it through Gnocchi are converted on the way in,
+//!   which can move a value by one unit in the last place.
+//! - Any metric created through the API is the series
+//!   `{__name__="<name, sanitized>", metric_id="<uuid>"}` holding exactly
+//!   the values posted (a Ceilometer-style `cpu` posted in ns stays ns).
 //!
 //! Writes add `resource_id`, `project_id` and `user_id` of the metric's
 //! resource as labels, so PromQL can select and group by them; reads
@@ -22,8 +23,23 @@ use altimeter_model::{Labels, Matcher, Sample};
 use super::catalog::{Metric, Resource};
 use crate::db::{Tsdb, TsdbError};
 
-/// The selector and scale of a new metric.
-pub fn selector_for(
+/// The selector and scale of a new metric created through the API.
+pub fn selector_for(id: &str, name: Option<&str>) -> (Vec<(String, String)>, f64) {
+    (
+        vec![
+            (
+                "__name__".into(),
+                sanitize(name.unwrap_or("gnocchi_metric")),
+            ),
+            ("metric_id".into(), id.to_string()),
+        ],
+        1.0,
+    )
+}
+
+/// The selector and scale of a metric discovered from the agent's series
+/// of a catalogue meter (falls back to [`selector_for`] for other names).
+pub fn agent_selector_for(
     id: &str,
     name: Option<&str>,
     resource: Option<&Resource>,
@@ -41,16 +57,7 @@ pub fn selector_for(
             m.to_ceilometer,
         );
     }
-    (
-        vec![
-            (
-                "__name__".into(),
-                sanitize(name.unwrap_or("gnocchi_metric")),
-            ),
-            ("metric_id".into(), id.to_string()),
-        ],
-        1.0,
-    )
+    selector_for(id, name)
 }
 
 /// A Gnocchi metric name as a valid Prometheus metric name: every
@@ -175,11 +182,11 @@ mod tests {
             project_id: Some("p".into()),
             attrs: Default::default(),
         };
-        let (sel, scale) = selector_for("m", Some("cpu"), Some(&r));
+        let (sel, scale) = agent_selector_for("m", Some("cpu"), Some(&r));
         assert_eq!(sel[0].1, "instance_cpu_seconds_total");
         assert_eq!(sel[1], ("instance_id".to_string(), r.id.clone()));
         assert_eq!(scale, 1e9);
-        let (sel, scale) = selector_for("m", Some("cpu.util"), Some(&r));
+        let (sel, scale) = agent_selector_for("m", Some("cpu.util"), Some(&r));
         assert_eq!(
             sel,
             vec![
@@ -197,6 +204,7 @@ mod tests {
             creator: None,
             selector: sel,
             scale,
+            created_us: 0,
         };
         let l = write_labels(&m, Some(&r));
         assert_eq!(l.get("project_id"), Some("p"));

@@ -90,24 +90,48 @@ pub async fn aggregates(
         let (metrics, policies, refs_json) = {
             let v = g.catalog.view();
             let mut metrics: BTreeMap<String, Metric> = BTreeMap::new();
+            let mut ordered: Vec<String> = Vec::new();
             let mut missing = Vec::new();
+            let mut bad_agg = Vec::new();
             for (id, agg) in &refs {
-                let m = uuid::Uuid::parse_str(id)
-                    .ok()
-                    .and_then(|u| v.metric(&u.hyphenated().to_string()))
+                let Ok(u) = uuid::Uuid::parse_str(id) else {
+                    return Err(ApiError::detailed(
+                        StatusCode::BAD_REQUEST,
+                        json!({"cause": "Invalid metric references",
+                               "reason": format!("badly formed hexadecimal UUID string: {id}"),
+                               "detail": refs.iter().map(|(a, b)| json!([a, b])).collect::<Vec<_>>()}),
+                    ));
+                };
+                let m = v
+                    .metric(&u.hyphenated().to_string())
                     .filter(|m| who_may_see(&v, &who, m));
                 match m {
                     Some(m) => {
-                        check_agg(&v, m, agg)?;
+                        if check_agg(&v, m, agg).is_err() {
+                            bad_agg.push(json!([m.id, agg]));
+                        }
+                        if !ordered.contains(id) {
+                            ordered.push(id.clone());
+                        }
                         metrics.insert(id.clone(), m.clone());
                     }
-                    None => missing.push(json!(id)),
+                    None => {
+                        if !missing.contains(&json!(id)) {
+                            missing.push(json!(id));
+                        }
+                    }
                 }
             }
             if !missing.is_empty() {
                 return Err(ApiError::detailed(
                     StatusCode::NOT_FOUND,
-                    json!({"cause": "Metrics not found", "detail": missing}),
+                    json!({"cause": "Unknown metrics", "reason": "Provided metrics don't exists", "detail": missing}),
+                ));
+            }
+            if !bad_agg.is_empty() {
+                return Err(ApiError::detailed(
+                    StatusCode::NOT_FOUND,
+                    json!({"cause": "Metrics with unknown aggregation", "detail": bad_agg}),
                 ));
             }
             let policies: BTreeMap<String, _> = metrics
@@ -117,9 +141,9 @@ pub async fn aggregates(
                         .map(|p| (m.id.clone(), p.clone()))
                 })
                 .collect();
-            let refs_json: Vec<Value> = metrics
-                .values()
-                .map(|m| metric_json(&v, m, Detail::List))
+            let refs_json: Vec<Value> = ordered
+                .iter()
+                .map(|id| metric_json(&v, &metrics[id], Detail::List))
                 .collect();
             (metrics, policies, refs_json)
         };

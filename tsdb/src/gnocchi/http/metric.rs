@@ -56,7 +56,7 @@ impl MetricSpec {
 /// A new metric: its policy from the spec or the archive policy rules,
 /// its series selector from its name and resource.
 pub fn plan_metric(
-    _g: &Gnocchi,
+    g: &Gnocchi,
     v: &View<'_>,
     who: &Identity,
     name: Option<&str>,
@@ -86,7 +86,7 @@ pub fn plan_metric(
         )));
     }
     let id = uuid::Uuid::new_v4().hyphenated().to_string();
-    let (selector, scale) = series::selector_for(&id, name, resource);
+    let (selector, scale) = series::selector_for(&id, name);
     Ok(Metric {
         id,
         name: name.map(str::to_string),
@@ -96,6 +96,7 @@ pub fn plan_metric(
         creator: Some(who.creator()),
         selector,
         scale,
+        created_us: g.now_us(),
     })
 }
 
@@ -147,7 +148,7 @@ pub fn metric_json(v: &View<'_>, m: &Metric, detail: Detail) -> Value {
             let r = m.resource_id.as_deref().and_then(|id| v.resource(id));
             o.insert(
                 "resource".into(),
-                r.map_or(Value::Null, |r| resource_json(r, None, true, &[])),
+                r.map_or(Value::Null, |r| resource_json(r, None, false, &[])),
             );
         }
         _ => {
@@ -421,9 +422,8 @@ pub async fn list_resource_metrics(
         return Err(ApiError::forbidden());
     }
     let list: Vec<Value> = v
-        .resource_metrics(&rid)
-        .values()
-        .filter_map(|mid| v.metric(mid))
+        .resource_metric_list(&rid)
+        .into_iter()
         .map(|m| metric_json(&v, m, Detail::List))
         .collect();
     Ok(json_response(StatusCode::OK, &Value::Array(list)))
@@ -485,9 +485,8 @@ pub async fn add_resource_metrics(
     }
     let v = g.catalog.view();
     let list: Vec<Value> = v
-        .resource_metrics(&rid)
-        .values()
-        .filter_map(|mid| v.metric(mid))
+        .resource_metric_list(&rid)
+        .into_iter()
         .map(|m| metric_json(&v, m, Detail::List))
         .collect();
     Ok(json_response(StatusCode::OK, &Value::Array(list)))

@@ -42,9 +42,8 @@ pub type State = Arc<Gnocchi>;
 
 /// The Gnocchi v1 routes, under `/v1`.
 pub fn router(g: Arc<Gnocchi>) -> Router {
-    Router::new()
+    let routes = Router::new()
         .route("/v1", get(info::index))
-        .route("/v1/", get(info::index))
         .route("/v1/capabilities", get(info::capabilities))
         .route("/v1/status", get(info::status))
         .route(
@@ -124,10 +123,84 @@ pub fn router(g: Arc<Gnocchi>) -> Router {
             "/v1/batch/resources/metrics/measures",
             post(metric::batch_resources),
         )
-        .route("/v1/aggregates", post(aggregates::aggregates))
+        .route("/v1/aggregates", post(aggregates::aggregates));
+    routes
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(256 << 20))
         .with_state(g)
 }
+
+/// Unknown paths: Gnocchi's JSON 404 under `/v1`, plain text elsewhere
+/// (this router's fallback serves the whole server).
+async fn not_found(uri: axum::http::Uri) -> Response {
+    if uri.path() == "/v1" || uri.path().starts_with("/v1/") {
+        ApiError::not_found("The resource could not be found.").into_response()
+    } else {
+        let mut r = (StatusCode::NOT_FOUND, "404 page not found\n").into_response();
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        r
+    }
+}
+
+async fn method_not_allowed() -> Response {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "The method is not allowed for the requested URL.",
+    )
+    .into_response()
+}
+
+/// Gnocchi's clients ask for `/v1/archive_policy/` and
+/// `/v1/archive_policy//NAME`; pecan answers both. Applied to every request
+/// before routing (the server wraps its whole router with it): repeated
+/// slashes collapse and a trailing slash goes.
+pub fn normalize_path<B>(mut req: axum::http::Request<B>) -> axum::http::Request<B> {
+    let path = req.uri().path();
+    if path.len() <= 1 || (!path.ends_with('/') && !path.contains("//")) {
+        return req;
+    }
+    let mut p = String::with_capacity(path.len());
+    for c in path.chars() {
+        if c == '/' && p.ends_with('/') {
+            continue;
+        }
+        p.push(c);
+    }
+    while p.len() > 1 && p.ends_with('/') {
+        p.pop();
+    }
+    let pq = match req.uri().query() {
+        Some(q) => format!("{p}?{q}"),
+        None => p,
+    };
+    let mut parts = req.uri().clone().into_parts();
+    if let Ok(x) = pq.parse() {
+        parts.path_and_query = Some(x);
+        if let Ok(u) = axum::http::Uri::from_parts(parts) {
+            *req.uri_mut() = u;
+        }
+    }
+    req
+}
+
+/// Key order of Gnocchi's error descriptions (Python dicts keep insertion
+/// order and clients print them as they come).
+const ORDER: &[&str] = &[
+    "cause",
+    "reason",
+    "detail",
+    "metric",
+    "aggregation_method",
+    "resource_id",
+    "original_resource_id",
+];
+
+/// `validate_qs`' argument errors list `detail` before `reason`.
+const ARG_ORDER: &[&str] = &["cause", "detail", "reason"];
 
 /// An error answer in Gnocchi's envelope.
 #[derive(Debug)]
@@ -136,6 +209,8 @@ pub struct ApiError {
     pub status: StatusCode,
     /// A string or an object (`cause`, `reason`, `detail`).
     pub description: Value,
+    /// The order object keys are written in.
+    order: &'static [&'static str],
 }
 
 impl ApiError {
@@ -144,6 +219,7 @@ impl ApiError {
         ApiError {
             status,
             description: Value::String(msg.into()),
+            order: ORDER,
         }
     }
     /// 400 with a string.
@@ -167,14 +243,18 @@ impl ApiError {
         ApiError {
             status,
             description,
+            order: ORDER,
         }
     }
     /// `{"cause": "Argument value error", "detail": <param>, "reason": …}`.
     pub fn argument(param: &str, reason: impl Into<String>) -> ApiError {
-        ApiError::detailed(
-            StatusCode::BAD_REQUEST,
-            json!({"cause": "Argument value error", "detail": param, "reason": reason.into()}),
-        )
+        ApiError {
+            order: ARG_ORDER,
+            ..ApiError::detailed(
+                StatusCode::BAD_REQUEST,
+                json!({"cause": "Argument value error", "detail": param, "reason": reason.into()}),
+            )
+        }
     }
 }
 
@@ -206,10 +286,56 @@ impl From<TsdbError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let title = self.status.canonical_reason().unwrap_or("Error");
-        let body =
-            json!({"code": self.status.as_u16(), "description": self.description, "title": title});
-        (self.status, axum::Json(body)).into_response()
+        let mut desc = String::new();
+        write_ordered(&mut desc, &self.description, self.order);
+        let body = format!(
+            "{{\"code\": {}, \"description\": {desc}, \"title\": {}}}",
+            self.status.as_u16(),
+            json!(title)
+        );
+        json_text_response(self.status, body)
     }
+}
+
+/// JSON text with object keys in `order` first, the rest sorted.
+fn write_ordered(out: &mut String, v: &Value, order: &[&str]) {
+    match v {
+        Value::Object(m) => {
+            out.push('{');
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort_by_key(|k| order.iter().position(|o| o == k).unwrap_or(usize::MAX));
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(&json!(k).to_string());
+                out.push_str(": ");
+                write_ordered(out, &m[k], order);
+            }
+            out.push('}');
+        }
+        Value::Array(a) => {
+            out.push('[');
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_ordered(out, x, order);
+            }
+            out.push(']');
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+/// A JSON answer from already-serialized text.
+pub fn json_text_response(status: StatusCode, body: String) -> Response {
+    let mut r = (status, body).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
 }
 
 /// Handler result.

@@ -20,6 +20,10 @@ fn created(location: String, v: &Value) -> Response {
     r
 }
 
+fn policy_error(e: altimeter_model::gnocchi::policy::PolicyError) -> ApiError {
+    ApiError::detailed(StatusCode::BAD_REQUEST, e.description())
+}
+
 fn admin_only(h: &HeaderMap) -> ApiResult<()> {
     if identity(h)?.admin {
         Ok(())
@@ -40,7 +44,7 @@ pub async fn list_policies(State(g): State<super::State>, h: HeaderMap) -> ApiRe
 pub async fn create_policy(State(g): State<super::State>, h: HeaderMap, body: Bytes) -> ApiResult {
     admin_only(&h)?;
     let body = json_body(&h, &body, JSON)?;
-    let p = ArchivePolicy::from_request(&body).map_err(|e| ApiError::bad(e.to_string()))?;
+    let p = ArchivePolicy::from_request(&body).map_err(policy_error)?;
     let j = p.to_json();
     let name = p.name.clone();
     g.catalog.update(|v| {
@@ -83,8 +87,7 @@ pub async fn update_policy(
             .policy(&name)
             .cloned()
             .ok_or_else(|| ApiError::not_found(format!("Archive policy {name} does not exist")))?;
-        p.apply_update(&body)
-            .map_err(|e| ApiError::bad(e.to_string()))?;
+        p.apply_update(&body).map_err(policy_error)?;
         let j = p.to_json();
         Ok::<_, ApiError>((vec![Change::PutPolicy(p)], j))
     })?;

@@ -4,7 +4,9 @@ use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 use altimeter_model::gnocchi::filter::{self, AttrSource, Filter, FilterError, Typed};
-use altimeter_model::gnocchi::resource_type::{AttrKind, ResourceType};
+use altimeter_model::gnocchi::resource_type::{
+    AttrKind, ResourceType, SchemaError, attribute_order,
+};
 use altimeter_model::gnocchi::timefmt;
 use axum::body::Bytes;
 use axum::extract::{OriginalUri, Path, RawQuery, State};
@@ -14,8 +16,8 @@ use serde_json::{Map, Value, json};
 
 use super::metric::{MetricSpec, plan_metric};
 use super::{
-    ApiError, ApiResult, Identity, Page, bool_param, identity, json_body, json_response, link_next,
-    page, param, params, query_pairs,
+    ApiError, ApiResult, Identity, Page, bool_param, identity, json_body, json_response,
+    json_text_response, link_next, page, param, params, query_pairs,
 };
 use crate::gnocchi::Gnocchi;
 use crate::gnocchi::catalog::{Change, Resource, View};
@@ -48,8 +50,11 @@ fn no_resource(id: &str) -> ApiError {
 pub async fn list_types(State(g): State<super::State>, h: HeaderMap) -> ApiResult {
     identity(&h)?;
     let v = g.catalog.view();
-    let list: Vec<Value> = v.types().map(ResourceType::to_json).collect();
-    Ok(json_response(StatusCode::OK, &Value::Array(list)))
+    let list: Vec<String> = v.types().map(ResourceType::to_json_text).collect();
+    Ok(json_text_response(
+        StatusCode::OK,
+        format!("[{}]", list.join(", ")),
+    ))
 }
 
 /// `POST /v1/resource_type`.
@@ -57,8 +62,9 @@ pub async fn create_type(State(g): State<super::State>, h: HeaderMap, body: Byte
     if !identity(&h)?.admin {
         return Err(ApiError::forbidden());
     }
+    let order = attribute_order(&body);
     let body = json_body(&h, &body, JSON)?;
-    let t = ResourceType::from_request(&body).map_err(|e| ApiError::bad(e.0))?;
+    let t = ResourceType::from_request_ordered(&body, order).map_err(schema_error)?;
     let j = t.to_json();
     let name = t.name.clone();
     g.catalog.update(|v| {
@@ -106,7 +112,7 @@ pub async fn patch_type(
             .cloned()
             .ok_or_else(|| no_type(&name))?;
         let before = t.attributes.clone();
-        let added = t.apply_patch(&patch).map_err(|e| ApiError::bad(e.0))?;
+        let added = t.apply_patch(&patch).map_err(|e| schema_error(e))?;
         let j = t.to_json();
         let mut ch = Vec::new();
         for r in v.resources().filter(|r| r.type_ == name) {
@@ -443,7 +449,7 @@ pub fn create_resource_from(
         let t = type_of(v, rtype)?;
         let attrs = t
             .validate_attributes(obj, COMMON, true, now)
-            .map_err(|e| ApiError::bad(e.0))?;
+            .map_err(|e| schema_error(e))?;
         let mut full = Map::new();
         for k in t.attributes.keys() {
             full.insert(k.clone(), attrs.get(k).cloned().unwrap_or(Value::Null));
@@ -509,7 +515,10 @@ pub async fn get_resource(
     precondition(&h, r, true)?;
     let metrics = v.resource_metrics(&rid);
     Ok(with_etag(
-        json_response(StatusCode::OK, &resource_json(r, Some(&metrics), true, &[])),
+        json_response(
+            StatusCode::OK,
+            &resource_json(r, Some(&metrics), rtype != "generic", &[]),
+        ),
         r,
     ))
 }
@@ -547,7 +556,7 @@ pub async fn update_resource(
         precondition(&h, cur, false)?;
         let attrs = t
             .validate_attributes(&obj, COMMON, false, now)
-            .map_err(|e| ApiError::bad(e.0))?;
+            .map_err(|e| schema_error(e))?;
         let mut next = cur.clone();
         for (k, val) in attrs {
             next.attrs.insert(k, val);
@@ -564,10 +573,18 @@ pub async fn update_resource(
         if let Some(e) = opt_time(&obj, "ended_at", now)? {
             next.ended_at = e;
         }
-        if next.ended_at.is_some_and(|e| e < next.started_at) {
-            return Err(ApiError::bad(
-                "Start timestamp cannot be after end timestamp",
-            ));
+        if let Some(e) = next.ended_at.filter(|e| *e < next.started_at) {
+            // Gnocchi's indexer words it by the attribute that was set.
+            let (attr, v) = if obj.contains_key("ended_at") {
+                ("ended_at", e)
+            } else {
+                ("started_at", next.started_at)
+            };
+            return Err(ApiError::bad(format!(
+                "Value {} for attribute {attr} on resource type {} is invalid",
+                timefmt::render_timestamp_us(v).replacen('T', " ", 1),
+                cur.type_
+            )));
         }
         let mut ch = Vec::new();
         if next != *cur {
@@ -588,7 +605,7 @@ pub async fn update_resource(
     Ok(with_etag(
         json_response(
             StatusCode::OK,
-            &resource_json(&r, Some(&metrics), true, &[]),
+            &resource_json(&r, Some(&metrics), rtype != "generic", &[]),
         ),
         &r,
     ))
@@ -790,6 +807,11 @@ pub fn request_filter(
         Some(s) if !s.trim().is_empty() => filter::parse(s).map(Some).map_err(filter_error),
         _ => Ok(None),
     }
+}
+
+/// A schema error as Gnocchi answers it.
+pub fn schema_error(e: SchemaError) -> ApiError {
+    ApiError::detailed(StatusCode::BAD_REQUEST, e.description())
 }
 
 /// A filter error as Gnocchi answers it.

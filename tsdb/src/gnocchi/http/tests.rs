@@ -410,12 +410,13 @@ async fn batch_by_resource_reports_unknown_resources_for_ceilometer() {
     )
     .await;
     assert_eq!(st, StatusCode::ACCEPTED);
-    // The instance's `cpu` metric is the agent's series: seconds in PromQL.
+    // Measures posted through the API are a series of their own, exactly
+    // as posted, selectable in PromQL by resource.
     let s =
         e.db.select(
             &[
-                Matcher::equal("__name__", "instance_cpu_seconds_total"),
-                Matcher::equal("instance_id", rid),
+                Matcher::equal("__name__", "cpu"),
+                Matcher::equal("resource_id", rid),
             ],
             i64::MIN,
             i64::MAX,
@@ -423,7 +424,7 @@ async fn batch_by_resource_reports_unknown_resources_for_ceilometer() {
         .await
         .unwrap();
     assert_eq!(s.len(), 1);
-    assert_eq!(s[0].samples[0].v, 1000.0);
+    assert_eq!(s[0].samples[0].v, 1.0e12);
     assert_eq!(s[0].labels.get("project_id"), Some("p"));
 }
 
@@ -435,10 +436,7 @@ async fn agent_samples_appear_as_the_instance_cpu_metric() {
         &e.app,
         "POST",
         "/v1/resource/instance",
-        Some(
-            json!({"id": rid, "flavor_id": "1", "display_name": "vm", "flavor_name": "m1.tiny",
-                    "metrics": {"cpu": {"archive_policy_name": "ceilometer-low-rate"}}}),
-        ),
+        Some(json!({"id": rid, "flavor_id": "1", "display_name": "vm", "flavor_name": "m1.tiny"})),
     )
     .await;
     assert_eq!(st, StatusCode::CREATED, "{r}");
@@ -454,6 +452,8 @@ async fn agent_samples_appear_as_the_instance_cpu_metric() {
         .map(|i| Sample::new(base + i * 300_000, 10.0 * i as f64))
         .collect();
     e.db.write(&[(labels, &samples[..])]).await.unwrap();
+    // Discovery adds the meter to the resource created through the API.
+    assert_eq!(e.g.discover().unwrap(), (0, 1));
     let (st, out) = call(
         &e.app,
         "GET",

@@ -117,5 +117,43 @@ fn all_in_one_meters_its_own_host_and_guests() {
         data.join("agent-spool").is_dir(),
         "all-in-one spools under its data directory"
     );
+
+    // The same guest through the Gnocchi API: discovered as an instance
+    // resource with its Ceilometer-named metrics (discovery runs every 10 s).
+    let gnocchi = |path: &str| {
+        let r = blocking_client()
+            .get(format!("{}{path}", server.url))
+            .header("authorization", "basic YWRtaW46")
+            .send()
+            .expect("gnocchi request");
+        assert_eq!(r.status(), 200, "{path}: {}", r.text());
+        r.json()
+    };
+    let t0 = Instant::now();
+    let instance = loop {
+        let list = gnocchi("/v1/resource/instance");
+        if let Some(r) = list
+            .as_array()
+            .and_then(|a| a.iter().find(|r| r["id"] == TEST_UUID))
+            && r["metrics"].get("cpu").is_some()
+        {
+            break r.clone();
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "the guest is not a Gnocchi instance after 30 s: {list}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert_eq!(instance["display_name"], "test", "{instance}");
+    assert_eq!(instance["host"], "aio-test", "{instance}");
+    let cpu = instance["metrics"]["cpu"].as_str().unwrap();
+    let measures = gnocchi(&format!("/v1/metric/{cpu}/measures?aggregation=mean"));
+    let last = measures.as_array().and_then(|a| a.last()).cloned();
+    let ns = last.as_ref().and_then(|p| p[2].as_f64()).unwrap_or(0.0);
+    assert!(
+        ns > 0.0,
+        "the guest's cpu in ns through Gnocchi: {measures}"
+    );
     server.stop();
 }

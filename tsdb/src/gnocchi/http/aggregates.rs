@@ -17,7 +17,7 @@ use serde_json::{Map, Value, json};
 use super::metric::{Detail, metric_json};
 use super::resource::resource_json;
 use super::{
-    ApiError, ApiResult, Identity, bool_param, db, identity, json_body, json_response, param,
+    ApiError, ApiResult, Identity, bool_param, db, identity, json_body, json_text_response, param,
     params, query_pairs,
 };
 use crate::gnocchi::Gnocchi;
@@ -164,23 +164,23 @@ pub async fn aggregates(
             )
         };
         let out = ops::evaluate(&op, &resolve, &opts).map_err(ops_error)?;
-        let mut body = json!({"measures": ops::render(&out)});
-        if details {
-            body["references"] = Value::Array(refs_json);
-        }
-        return Ok(json_response(StatusCode::OK, &body));
+        let refs = details.then_some(Value::Array(refs_json));
+        return Ok(json_text_response(
+            StatusCode::OK,
+            answer_text(&out, refs.as_ref()),
+        ));
     };
 
     // Metrics of the resources a search selects.
     let filter = match o.get("search") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if s.trim().is_empty() => None,
-        Some(Value::String(s)) => Some(filter::parse(s).map_err(super::resource::filter_error)?),
+        Some(Value::String(s)) => Some(filter::parse(s).map_err(super::search::filter_error)?),
         Some(j) if j.as_object().is_some_and(Map::is_empty) => None,
-        Some(j) => Some(filter::from_json(j).map_err(super::resource::filter_error)?),
+        Some(j) => Some(filter::from_json(j).map_err(super::search::filter_error)?),
     };
     let resources: Vec<Resource> =
-        super::resource::matching_resources(&g, &who, rtype, filter.as_ref())?;
+        super::search::matching_resources(&g, &who, rtype, filter.as_ref())?;
     // Group by the requested attributes.
     let mut groups: BTreeMap<String, (Map<String, Value>, Vec<Resource>)> = BTreeMap::new();
     for r in resources {
@@ -206,11 +206,88 @@ pub async fn aggregates(
             r => r?,
         };
         if groupby.is_empty() {
-            return Ok(json_response(StatusCode::OK, &answer));
+            return Ok(json_text_response(StatusCode::OK, answer));
         }
-        answers.push(json!({"group": key, "measures": answer}));
+        answers.push(format!(
+            "{{\"group\": {}, \"measures\": {answer}}}",
+            Value::Object(key)
+        ));
     }
-    Ok(json_response(StatusCode::OK, &Value::Array(answers)))
+    Ok(json_text_response(
+        StatusCode::OK,
+        format!("[{}]", answers.join(", ")),
+    ))
+}
+
+/// Aggregation → measures, in first-seen order.
+type ByAgg = Vec<(String, Vec<Value>)>;
+
+/// `{"measures": …[, "references": …]}` with the measures' keys in the
+/// order the series came (references, then resources), as Gnocchi's
+/// Python dicts keep them and clients print them.
+fn answer_text(out: &ops::Output, references: Option<&Value>) -> String {
+    let measures = match out {
+        ops::Output::Aggregated(_) => ops::render(out).to_string(),
+        ops::Output::Series(series) => {
+            // Ordered tree: first key → second key → (aggregation → measures).
+            let mut tree: Vec<(String, Vec<(String, ByAgg)>)> = Vec::new();
+            fn slot<T: Default>(v: &mut Vec<(String, T)>, k: &str) -> usize {
+                match v.iter().position(|(x, _)| x == k) {
+                    Some(i) => i,
+                    None => {
+                        v.push((k.to_string(), T::default()));
+                        v.len() - 1
+                    }
+                }
+            }
+            for sr in series {
+                let (a, b) = match &sr.key {
+                    InputKey::Metric { id } => (id.as_str(), None),
+                    InputKey::Resource {
+                        resource_id,
+                        metric_name,
+                    } => (resource_id.as_str(), Some(metric_name.as_str())),
+                };
+                let i = slot(&mut tree, a);
+                let j = slot(&mut tree[i].1, b.unwrap_or(""));
+                let k = slot(&mut tree[i].1[j].1, &sr.aggregation);
+                tree[i].1[j].1[k].1.extend(sr.measures.iter().map(|m| {
+                    json!([
+                        timefmt::render_timestamp_ms(m.timestamp),
+                        m.granularity as f64 / 1000.0,
+                        serde_json::Number::from_f64(m.value).map_or(Value::Null, Value::Number),
+                    ])
+                }));
+            }
+            let by_agg = |v: &Vec<(String, Vec<Value>)>| -> String {
+                let parts: Vec<String> = v
+                    .iter()
+                    .map(|(agg, ms)| format!("{}: {}", json!(agg), Value::Array(ms.clone())))
+                    .collect();
+                format!("{{{}}}", parts.join(", "))
+            };
+            let parts: Vec<String> = tree
+                .iter()
+                .map(|(a, inner)| {
+                    let body = if inner.len() == 1 && inner[0].0.is_empty() {
+                        by_agg(&inner[0].1)
+                    } else {
+                        let ps: Vec<String> = inner
+                            .iter()
+                            .map(|(name, aggs)| format!("{}: {}", json!(name), by_agg(aggs)))
+                            .collect();
+                        format!("{{{}}}", ps.join(", "))
+                    };
+                    format!("{}: {body}", json!(a))
+                })
+                .collect();
+            format!("{{{}}}", parts.join(", "))
+        }
+    };
+    match references {
+        Some(r) => format!("{{\"measures\": {measures}, \"references\": {r}}}"),
+        None => format!("{{\"measures\": {measures}}}"),
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -223,7 +300,7 @@ async fn aggregate_group(
     rs: &[Resource],
     opts: &EvalOptions,
     details: bool,
-) -> ApiResult<Value> {
+) -> ApiResult<String> {
     // (resource id, metric name) → metric, for every referenced name glob.
     let data = {
         let v = g.catalog.view();
@@ -280,15 +357,14 @@ async fn aggregate_group(
         Ok(out)
     };
     let out = ops::evaluate(op, &resolve, opts).map_err(ops_error)?;
-    let mut body = json!({"measures": ops::render(&out)});
-    if details {
-        body["references"] = Value::Array(
+    let refs = details.then(|| {
+        Value::Array(
             rs.iter()
                 .map(|r| resource_json(r, None, true, &[]))
                 .collect(),
-        );
-    }
-    Ok(body)
+        )
+    });
+    Ok(answer_text(&out, refs.as_ref()))
 }
 
 fn ops_error(e: ops::OpsError) -> ApiError {

@@ -1,8 +1,9 @@
 //! Gnocchi's v1 HTTP API, as gnocchiclient, python-openstackclient,
 //! Ceilometer's publisher and Aodh use it.
 //!
-//! Route groups: [`policy`] (archive policies and rules), [`resource`]
-//! (resource types, resources, history, search), [`metric`] (metrics and
+//! Route groups: [`policy`] (archive policies and rules), [`resource_type`],
+//! [`resource`] (resources and their history), [`search`] (listing and
+//! search), [`metric`] (metrics and
 //! measures, batches), [`aggregates`] (`/v1/aggregates`), [`info`]
 //! (`/v1`, capabilities, status).
 //!
@@ -36,6 +37,8 @@ pub mod info;
 pub mod metric;
 pub mod policy;
 pub mod resource;
+pub mod resource_type;
+pub mod search;
 
 /// Shared router state.
 pub type State = Arc<Gnocchi>;
@@ -68,18 +71,18 @@ pub fn router(g: Arc<Gnocchi>) -> Router {
         )
         .route(
             "/v1/resource_type",
-            get(resource::list_types).post(resource::create_type),
+            get(resource_type::list_types).post(resource_type::create_type),
         )
         .route(
             "/v1/resource_type/{name}",
-            get(resource::get_type)
-                .patch(resource::patch_type)
-                .delete(resource::delete_type),
+            get(resource_type::get_type)
+                .patch(resource_type::patch_type)
+                .delete(resource_type::delete_type),
         )
-        .route("/v1/resource", get(resource::list_type_urls))
+        .route("/v1/resource", get(resource_type::list_type_urls))
         .route(
             "/v1/resource/{rtype}",
-            get(resource::list_resources)
+            get(search::list_resources)
                 .post(resource::create_resource)
                 .delete(resource::batch_delete),
         )
@@ -104,7 +107,7 @@ pub fn router(g: Arc<Gnocchi>) -> Router {
         )
         .route(
             "/v1/search/resource/{rtype}",
-            post(resource::search_resources),
+            post(search::search_resources),
         )
         .route(
             "/v1/metric",
@@ -398,6 +401,15 @@ impl Identity {
         };
         (!self.project.is_empty() && project_id == Some(self.project.as_str()))
             || creator.is_some_and(mine)
+    }
+}
+
+/// 401 without an identity, 403 unless it administers.
+pub fn admin_only(h: &HeaderMap) -> ApiResult<()> {
+    if identity(h)?.admin {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden())
     }
 }
 

@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
-use super::{ApiError, ApiResult, identity, json_body, json_response};
+use super::{ApiError, ApiResult, admin_only, identity, json_body, json_response};
 use crate::gnocchi::catalog::Change;
 
 const JSON: &[&str] = &["application/json"];
@@ -22,14 +22,6 @@ fn created(location: String, v: &Value) -> Response {
 
 fn policy_error(e: altimeter_model::gnocchi::policy::PolicyError) -> ApiError {
     ApiError::detailed(StatusCode::BAD_REQUEST, e.description())
-}
-
-fn admin_only(h: &HeaderMap) -> ApiResult<()> {
-    if identity(h)?.admin {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden())
-    }
 }
 
 /// `GET /v1/archive_policy`.

@@ -11,8 +11,8 @@ use serde_json::{Map, Value, json};
 
 use super::resource::{resource_json, resource_uuid};
 use super::{
-    ApiError, ApiResult, Identity, bool_param, db, identity, json_body, json_response, link_next,
-    page, param, query_pairs,
+    ApiError, ApiResult, Identity, bool_param, db, identity, json_body, json_body_typed,
+    json_response, link_next, page, param, query_pairs,
 };
 use crate::gnocchi::catalog::{Change, Metric, Resource, View};
 use crate::gnocchi::{Gnocchi, measures, series};
@@ -562,29 +562,55 @@ async fn read_measures(g: &Gnocchi, m: &Metric, q: &[(String, String)]) -> ApiRe
 /// Parses a measures list (`[{"timestamp": …, "value": …}, …]`) into
 /// (ms, value) points.
 pub fn parse_measures(v: &Value, now_us: i64) -> ApiResult<Vec<(i64, f64)>> {
-    let invalid = |reason: String| {
-        ApiError::detailed(
-            StatusCode::BAD_REQUEST,
-            json!({"cause": "Invalid input", "reason": reason, "detail": []}),
-        )
-    };
     let list = v
         .as_array()
-        .ok_or_else(|| invalid("unexpected measures format".into()))?;
+        .ok_or_else(|| invalid_measures("unexpected measures format".into()))?;
     let mut stamps = Vec::with_capacity(list.len());
     let mut values = Vec::with_capacity(list.len());
     for item in list {
         let (Some(ts), Some(val)) = (item.get("timestamp"), item.get("value")) else {
-            return Err(invalid("unexpected measures format".into()));
+            return Err(invalid_measures("unexpected measures format".into()));
         };
         stamps.push(ts.clone());
-        values.push(val);
+        values.push(val.clone());
     }
-    let times = timefmt::parse_timestamps(&stamps, now_us).map_err(|e| match e {
-        timefmt::TimeError::WrongType => invalid("unexpected measures format".into()),
-        e => invalid(format!("unexpected timestamp '{e}'")),
+    convert_measures(&stamps, &values, now_us)
+}
+
+/// Measures as (ms, value) points.
+type Points = Vec<(i64, f64)>;
+
+/// One measure as a client sends it, deserialized without building a
+/// JSON tree (the batch fast path); anything that does not fit this shape
+/// goes through [`parse_measures`] for Gnocchi's exact error.
+#[derive(Debug, serde::Deserialize)]
+pub struct MeasureIn {
+    timestamp: Value,
+    value: Value,
+}
+
+/// [`parse_measures`] for already-typed measures.
+pub fn typed_measures(list: Vec<MeasureIn>, now_us: i64) -> ApiResult<Vec<(i64, f64)>> {
+    let (stamps, values): (Vec<Value>, Vec<Value>) =
+        list.into_iter().map(|m| (m.timestamp, m.value)).unzip();
+    convert_measures(&stamps, &values, now_us)
+}
+
+fn invalid_measures(reason: String) -> ApiError {
+    ApiError::detailed(
+        StatusCode::BAD_REQUEST,
+        json!({"cause": "Invalid input", "reason": reason, "detail": []}),
+    )
+}
+
+/// Gnocchi's `MeasuresListSchema`: the timestamps converted as one list
+/// (the first decides the format), every value through `float()`.
+fn convert_measures(stamps: &[Value], values: &[Value], now_us: i64) -> ApiResult<Vec<(i64, f64)>> {
+    let times = timefmt::parse_timestamps(stamps, now_us).map_err(|e| match e {
+        timefmt::TimeError::WrongType => invalid_measures("unexpected measures format".into()),
+        e => invalid_measures(format!("unexpected timestamp '{e}'")),
     })?;
-    let mut out = Vec::with_capacity(list.len());
+    let mut out = Vec::with_capacity(values.len());
     for (us, val) in times.into_iter().zip(values) {
         let x = match val {
             Value::Number(n) => n.as_f64(),
@@ -592,7 +618,7 @@ pub fn parse_measures(v: &Value, now_us: i64) -> ApiResult<Vec<(i64, f64)>> {
             Value::Bool(b) => Some(f64::from(u8::from(*b))),
             _ => None,
         }
-        .ok_or_else(|| invalid("unexpected measures value".into()))?;
+        .ok_or_else(|| invalid_measures("unexpected measures value".into()))?;
         out.push((us.div_euclid(1000), x));
     }
     Ok(out)
@@ -607,8 +633,10 @@ pub async fn post_measures(
 ) -> ApiResult {
     let who = identity(&h)?;
     let m = lookup(&g.catalog.view(), &who, &id)?;
-    let body = json_body(&h, &body, JSON)?;
-    let points = parse_measures(&body, g.now_us())?;
+    let points = match json_body_typed::<Vec<MeasureIn>>(&h, &body) {
+        Some(list) => typed_measures(list, g.now_us())?,
+        None => parse_measures(&json_body(&h, &body, JSON)?, g.now_us())?,
+    };
     g.write(vec![(m, points)]).await?;
     Ok(StatusCode::ACCEPTED.into_response())
 }
@@ -632,30 +660,49 @@ pub async fn post_named_measures(
 /// `Unknown metrics: …` (and nothing stored) if any id is unknown.
 pub async fn batch_metrics(State(g): State<super::State>, h: HeaderMap, body: Bytes) -> ApiResult {
     let who = identity(&h)?;
-    let body = json_body(&h, &body, JSON)?;
-    let o = body
-        .as_object()
-        .ok_or_else(|| ApiError::bad("Invalid input: expected a dictionary"))?;
+    // Fast path: the usual shape deserialized straight into measures.
+    let typed: Option<Vec<(String, Vec<MeasureIn>)>> =
+        json_body_typed::<std::collections::HashMap<String, Vec<MeasureIn>>>(&h, &body)
+            .map(|m| m.into_iter().collect());
     let now = g.now_us();
-    let mut batch = Vec::with_capacity(o.len());
+    let entries: Vec<(String, ApiResult<Points>)> = match typed {
+        Some(t) => t
+            .into_iter()
+            .map(|(id, list)| (id, typed_measures(list, now)))
+            .collect(),
+        None => {
+            let body = json_body(&h, &body, JSON)?;
+            let o = body
+                .as_object()
+                .ok_or_else(|| ApiError::bad("Invalid input: expected a dictionary"))?;
+            o.iter()
+                .map(|(id, list)| (id.clone(), parse_measures(list, now)))
+                .collect()
+        }
+    };
+    // Gnocchi validates the whole body before it looks metrics up.
+    let mut parsed = Vec::with_capacity(entries.len());
+    for (id, list) in entries {
+        let Ok(u) = uuid::Uuid::parse_str(&id) else {
+            return Err(ApiError::detailed(
+                StatusCode::BAD_REQUEST,
+                json!({"cause": "Invalid input", "reason": format!("not a valid value for dictionary value @ data['{id}']"), "detail": [id]}),
+            ));
+        };
+        parsed.push((u.hyphenated().to_string(), list?));
+    }
+    let mut batch = Vec::with_capacity(parsed.len());
     let mut unknown = Vec::new();
     {
         let v = g.catalog.view();
-        for (id, list) in o {
-            let Ok(u) = uuid::Uuid::parse_str(id) else {
-                return Err(ApiError::detailed(
-                    StatusCode::BAD_REQUEST,
-                    json!({"cause": "Invalid input", "reason": format!("not a valid value for dictionary value @ data['{id}']"), "detail": [id]}),
-                ));
-            };
-            let key = u.hyphenated().to_string();
+        for (key, points) in parsed {
             match v.metric(&key) {
                 None => unknown.push(key),
                 Some(m) => {
                     if !visible(&v, &who, m) {
                         return Err(ApiError::forbidden());
                     }
-                    batch.push((m.clone(), parse_measures(list, now)?));
+                    batch.push((m.clone(), points));
                 }
             }
         }

@@ -514,6 +514,18 @@ pub fn json_body(h: &HeaderMap, body: &Bytes, types: &[&str]) -> ApiResult<Value
     })
 }
 
+/// A JSON body deserialized straight into `T` when it is JSON of that
+/// shape; `None` sends the caller to [`json_body`] for Gnocchi's exact
+/// error.
+pub fn json_body_typed<T: serde::de::DeserializeOwned>(h: &HeaderMap, body: &Bytes) -> Option<T> {
+    let ct = h.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    let mime = ct.split(';').next().unwrap_or("").trim();
+    if !mime.eq_ignore_ascii_case("application/json") {
+        return None;
+    }
+    serde_json::from_slice(body).ok()
+}
+
 /// Query parameters in order, repeated ones kept.
 pub fn query_pairs(q: Option<&str>) -> Vec<(String, String)> {
     q.map(|q| {

@@ -353,30 +353,3 @@ fn calendar_periods() {
     assert_eq!(CalendarUnit::Month.period_start(t), 1_470_009_600_000); // 2016-08-01
     assert_eq!(CalendarUnit::Week.period_start(t), 1_471_132_800_000); // Sun 2016-08-14
 }
-
-/// 1,000 metrics × 360 points × 2 granularities × 6 methods (about 20 ms
-/// in release); run with `--release -- --ignored`.
-#[test]
-#[ignore = "timing"]
-fn aggregate_all_is_fast() {
-    let methods: Vec<M> = ["mean", "min", "max", "sum", "std", "count"]
-        .iter()
-        .filter_map(|m| m.parse().ok())
-        .collect();
-    let raw: Vec<(i64, f64)> = (0..360)
-        .map(|i| (1_700_000_000_000 + i * 10_000, (i % 37) as f64))
-        .collect();
-    let start = std::time::Instant::now();
-    let mut n = 0;
-    for _ in 0..1000 {
-        for g in [60_000, 300_000] {
-            n += aggregate_all(&raw, g, &methods)
-                .iter()
-                .map(Vec::len)
-                .sum::<usize>();
-        }
-    }
-    let took = start.elapsed();
-    assert!(n > 0);
-    assert!(took.as_millis() < 1000, "{took:?}");
-}

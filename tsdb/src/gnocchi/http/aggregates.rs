@@ -104,7 +104,7 @@ pub async fn aggregates(
                 };
                 let m = v
                     .metric(&u.hyphenated().to_string())
-                    .filter(|m| who_may_see(&v, &who, m));
+                    .filter(|m| super::metric::visible(&v, &who, m));
                 match m {
                     Some(m) => {
                         if check_agg(&v, m, agg).is_err() {
@@ -372,15 +372,6 @@ fn ops_error(e: ops::OpsError) -> ApiError {
         StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
         e.description(),
     )
-}
-
-fn who_may_see(v: &crate::gnocchi::catalog::View<'_>, who: &Identity, m: &Metric) -> bool {
-    let project = m
-        .resource_id
-        .as_deref()
-        .and_then(|r| v.resource(r))
-        .and_then(|r| r.project_id.as_deref());
-    who.may_see(project, m.creator.as_deref())
 }
 
 fn check_agg(v: &crate::gnocchi::catalog::View<'_>, m: &Metric, agg: &str) -> ApiResult<()> {

@@ -5,11 +5,11 @@ use altimeter_model::gnocchi::policy::{ArchivePolicy, pick_rule};
 use altimeter_model::gnocchi::timefmt;
 use axum::body::Bytes;
 use axum::extract::{OriginalUri, Path, RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use serde_json::{Map, Value, json};
 
-use super::resource::{resource_json, resource_uuid};
+use super::resource::{self, no_resource, resource_json, resource_uuid};
 use super::{
     ApiError, ApiResult, Identity, bool_param, db, identity, json_body, json_body_typed,
     json_response, link_next, page, param, query_pairs,
@@ -162,7 +162,8 @@ fn no_metric(id: &str) -> ApiError {
     ApiError::not_found(format!("Metric {id} does not exist"))
 }
 
-fn visible(v: &View<'_>, who: &Identity, m: &Metric) -> bool {
+/// Whether the caller may see metric `m` (its resource's project, or its creator).
+pub(super) fn visible(v: &View<'_>, who: &Identity, m: &Metric) -> bool {
     let project = m
         .resource_id
         .as_deref()
@@ -192,19 +193,12 @@ fn lookup_named(
     name: &str,
 ) -> ApiResult<Metric> {
     let rid = resource_uuid(id, who).map_err(|_| no_resource(id))?;
-    let r = v
-        .resource(&rid)
-        .filter(|r| rtype == "generic" || r.type_ == rtype)
-        .ok_or_else(|| no_resource(&rid))?;
+    let r = resource::find(v, rtype, &rid)?;
     let m = v.named_metric(&r.id, name).ok_or_else(|| no_metric(name))?;
     if !visible(v, who, m) {
         return Err(ApiError::forbidden());
     }
     Ok(m.clone())
-}
-
-fn no_resource(id: &str) -> ApiError {
-    ApiError::not_found(format!("Resource {id} does not exist"))
 }
 
 /// `POST /v1/metric`.
@@ -264,11 +258,7 @@ pub async fn create_metric(State(g): State<super::State>, h: HeaderMap, body: By
     })?;
     g.metric_created(&m.id);
     let j = metric_json(&g.catalog.view(), &m, Detail::Ids);
-    let mut r = json_response(StatusCode::CREATED, &j);
-    if let Ok(l) = HeaderValue::from_str(&format!("/v1/metric/{}", m.id)) {
-        r.headers_mut().insert(header::LOCATION, l);
-    }
-    Ok(r)
+    Ok(super::created(format!("/v1/metric/{}", m.id), &j))
 }
 
 /// `GET /v1/metric`: filters `name`, `id`, `unit`, `archive_policy_name`,
@@ -414,10 +404,7 @@ pub async fn list_resource_metrics(
     let who = identity(&h)?;
     let rid = resource_uuid(&id, &who).map_err(|_| no_resource(&id))?;
     let v = g.catalog.view();
-    let r = v
-        .resource(&rid)
-        .filter(|r| rtype == "generic" || r.type_ == rtype)
-        .ok_or_else(|| no_resource(&rid))?;
+    let r = resource::find(&v, &rtype, &rid)?;
     if !who.may_see(r.project_id.as_deref(), r.creator.as_deref()) {
         return Err(ApiError::forbidden());
     }
@@ -444,10 +431,7 @@ pub async fn add_resource_metrics(
         .as_object()
         .ok_or_else(|| ApiError::bad("Invalid input: expected a dictionary"))?;
     let created = g.catalog.update(|v| {
-        let r = v
-            .resource(&rid)
-            .filter(|r| rtype == "generic" || r.type_ == rtype)
-            .ok_or_else(|| no_resource(&rid))?;
+        let r = resource::find(v, &rtype, &rid)?;
         let mut ch = Vec::new();
         let mut created = Vec::new();
         for (name, def) in o {

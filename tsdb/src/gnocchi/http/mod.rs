@@ -344,6 +344,15 @@ pub fn json_text_response(status: StatusCode, body: String) -> Response {
 /// Handler result.
 pub type ApiResult<T = Response> = Result<T, ApiError>;
 
+/// 201 with a JSON body and `Location: <location>`.
+pub fn created(location: String, v: &Value) -> Response {
+    let mut r = json_response(StatusCode::CREATED, v);
+    if let Ok(l) = HeaderValue::from_str(&location) {
+        r.headers_mut().insert(header::LOCATION, l);
+    }
+    r
+}
+
 /// A JSON answer.
 pub fn json_response(status: StatusCode, v: &Value) -> Response {
     let mut r = (status, v.to_string()).into_response();

@@ -3,22 +3,14 @@
 use altimeter_model::gnocchi::policy::{ArchivePolicy, ArchivePolicyRule};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
 use serde_json::Value;
 
-use super::{ApiError, ApiResult, admin_only, identity, json_body, json_response};
+use super::{ApiError, ApiResult, admin_only, created, identity, json_body, json_response};
 use crate::gnocchi::catalog::Change;
 
 const JSON: &[&str] = &["application/json"];
-
-fn created(location: String, v: &Value) -> Response {
-    let mut r = json_response(StatusCode::CREATED, v);
-    if let Ok(l) = HeaderValue::from_str(&location) {
-        r.headers_mut().insert(header::LOCATION, l);
-    }
-    r
-}
 
 fn policy_error(e: altimeter_model::gnocchi::policy::PolicyError) -> ApiError {
     ApiError::detailed(StatusCode::BAD_REQUEST, e.description())

@@ -37,7 +37,7 @@ pub(super) fn no_type(name: &str) -> ApiError {
     ApiError::not_found(format!("Resource type {name} does not exist"))
 }
 
-fn no_resource(id: &str) -> ApiError {
+pub(super) fn no_resource(id: &str) -> ApiError {
     ApiError::not_found(format!("Resource {id} does not exist"))
 }
 
@@ -151,6 +151,13 @@ pub fn resource_uuid(id: &str, who: &Identity) -> Result<String, ApiError> {
 
 pub(super) fn type_of<'a>(v: &'a View<'_>, rtype: &str) -> ApiResult<&'a ResourceType> {
     v.resource_type(rtype).ok_or_else(|| no_type(rtype))
+}
+
+/// The current resource `rid` listed under `rtype`, or Gnocchi's 404.
+pub(super) fn find<'a>(v: &'a View<'_>, rtype: &str, rid: &str) -> ApiResult<&'a Resource> {
+    v.resource(rid)
+        .filter(|r| of_type(r, rtype))
+        .ok_or_else(|| no_resource(rid))
 }
 
 /// Whether a resource is listed under `rtype` (`generic` lists them all).
@@ -276,13 +283,10 @@ pub async fn create_resource(
     let who = identity(&h)?;
     let body = json_body(&h, &body, JSON)?;
     let (r, metrics) = create_resource_from(&g, &who, &rtype, &body)?;
-    let mut resp = json_response(
-        StatusCode::CREATED,
+    let resp = super::created(
+        format!("/v1/resource/{rtype}/{}", r.id),
         &resource_json(&r, Some(&metrics), true, &[]),
     );
-    if let Ok(l) = HeaderValue::from_str(&format!("/v1/resource/{rtype}/{}", r.id)) {
-        resp.headers_mut().insert(header::LOCATION, l);
-    }
     Ok(with_etag(resp, &r))
 }
 
@@ -372,10 +376,7 @@ pub async fn get_resource(
     let rid = resource_uuid(&id, &who).map_err(|_| no_resource(&id))?;
     let v = g.catalog.view();
     type_of(&v, &rtype)?;
-    let r = v
-        .resource(&rid)
-        .filter(|r| of_type(r, &rtype))
-        .ok_or_else(|| no_resource(&rid))?;
+    let r = find(&v, &rtype, &rid)?;
     if !visible(&who, r) {
         return Err(ApiError::forbidden());
     }
@@ -413,10 +414,7 @@ pub async fn update_resource(
     let now = g.now_us();
     let r = g.catalog.update(|v| {
         let t = type_of(v, &rtype)?;
-        let cur = v
-            .resource(&rid)
-            .filter(|r| of_type(r, &rtype))
-            .ok_or_else(|| no_resource(&rid))?;
+        let cur = find(v, &rtype, &rid)?;
         if !visible(&who, cur) {
             return Err(ApiError::forbidden());
         }
@@ -497,10 +495,7 @@ pub async fn delete_resource(
     let rid = resource_uuid(&id, &who).map_err(|_| no_resource(&id))?;
     g.catalog.update(|v| {
         type_of(v, &rtype)?;
-        let r = v
-            .resource(&rid)
-            .filter(|r| of_type(r, &rtype))
-            .ok_or_else(|| no_resource(&rid))?;
+        let r = find(v, &rtype, &rid)?;
         if !visible(&who, r) {
             return Err(ApiError::forbidden());
         }
@@ -553,10 +548,7 @@ pub async fn history(
     let rid = resource_uuid(&id, &who).map_err(|_| no_resource(&id))?;
     let v = g.catalog.view();
     let t = type_of(&v, &rtype)?;
-    let cur = v
-        .resource(&rid)
-        .filter(|r| of_type(r, &rtype))
-        .ok_or_else(|| no_resource(&rid))?;
+    let cur = find(&v, &rtype, &rid)?;
     if !visible(&who, cur) {
         return Err(ApiError::forbidden());
     }

@@ -3,7 +3,7 @@
 use altimeter_model::gnocchi::resource_type::{ResourceType, attribute_order};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use serde_json::{Map, Value, json};
 
@@ -41,11 +41,7 @@ pub async fn create_type(State(g): State<super::State>, h: HeaderMap, body: Byte
         }
         Ok::<_, ApiError>((vec![Change::PutType(t)], ()))
     })?;
-    let mut r = json_response(StatusCode::CREATED, &j);
-    if let Ok(l) = HeaderValue::from_str(&format!("/v1/resource_type/{name}")) {
-        r.headers_mut().insert(header::LOCATION, l);
-    }
-    Ok(r)
+    Ok(super::created(format!("/v1/resource_type/{name}"), &j))
 }
 
 /// `GET /v1/resource_type/{name}`.

@@ -145,11 +145,18 @@ impl Gnocchi {
     }
 
     /// The newest raw timestamp of a metric (ms), from the cache or storage.
-    async fn last_raw(&self, db: &crate::Tsdb, m: &Metric) -> ApiResult<Option<i64>> {
+    /// Only the raw points after the rollup watermark are read; older ones
+    /// cannot be the newest.
+    async fn last_raw(
+        &self,
+        db: &crate::Tsdb,
+        m: &Metric,
+        policy: &altimeter_model::gnocchi::policy::ArchivePolicy,
+    ) -> ApiResult<Option<i64>> {
         if let Some(t) = self.last_raw.lock().get(&m.id) {
             return Ok(*t);
         }
-        let pts = series::raw_points(db, m, i64::MIN, i64::MAX).await?;
+        let pts = self.raw_for_read(db, m, policy).await?;
         let t = pts.last().map(|p| p.0);
         self.last_raw.lock().insert(m.id.clone(), t);
         Ok(t)
@@ -175,7 +182,7 @@ impl Gnocchi {
                 .policy(&m.archive_policy_name)
                 .cloned()
                 .ok_or_else(|| ApiError::not_found(format!("Metric {} does not exist", m.id)))?;
-            let last = self.last_raw(&db, &m).await?;
+            let last = self.last_raw(&db, &m, &policy).await?;
             let mut dedup = pts;
             dropped += carbonara::merge_raw(last, &mut dedup, &policy) as u64;
             let Some(newest) = dedup.last().map(|p| p.0) else {

@@ -176,12 +176,15 @@ impl Gnocchi {
             if pts.is_empty() {
                 continue;
             }
-            let policy = self
-                .catalog
-                .view()
-                .policy(&m.archive_policy_name)
-                .cloned()
-                .ok_or_else(|| ApiError::not_found(format!("Metric {} does not exist", m.id)))?;
+            // One catalog read for the policy and the write labels.
+            let (policy, labels) = {
+                let v = self.catalog.view();
+                let policy = v.policy(&m.archive_policy_name).cloned().ok_or_else(|| {
+                    ApiError::not_found(format!("Metric {} does not exist", m.id))
+                })?;
+                let r = m.resource_id.as_deref().and_then(|id| v.resource(id));
+                (policy, series::write_labels(&m, r))
+            };
             let last = self.last_raw(&db, &m, &policy).await?;
             let mut dedup = pts;
             dropped += carbonara::merge_raw(last, &mut dedup, &policy) as u64;
@@ -189,17 +192,16 @@ impl Gnocchi {
                 continue;
             };
             n += dedup.len() as u64;
-            let labels = {
-                let v = self.catalog.view();
-                let r = m.resource_id.as_deref().and_then(|id| v.resource(id));
-                series::write_labels(&m, r)
-            };
             lasts.push((m.id.clone(), last.map_or(newest, |l| l.max(newest))));
             prepared.push((labels, series::to_samples(&m, &dedup)));
         }
-        let refs: Vec<(altimeter_model::Labels, &[altimeter_model::Sample])> = prepared
-            .iter()
-            .map(|(l, s)| (l.clone(), s.as_slice()))
+        let (labels, samples): (
+            Vec<altimeter_model::Labels>,
+            Vec<Vec<altimeter_model::Sample>>,
+        ) = prepared.into_iter().unzip();
+        let refs: Vec<(altimeter_model::Labels, &[altimeter_model::Sample])> = labels
+            .into_iter()
+            .zip(samples.iter().map(Vec::as_slice))
             .collect();
         db.write(&refs).await?;
         let mut cache = self.last_raw.lock();

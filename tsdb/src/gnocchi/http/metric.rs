@@ -6,7 +6,7 @@ use altimeter_model::gnocchi::timefmt;
 use axum::body::Bytes;
 use axum::extract::{OriginalUri, Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use super::resource::{self, no_resource, resource_json, resource_uuid};
@@ -405,15 +405,20 @@ pub async fn list_resource_metrics(
     let rid = resource_uuid(&id, &who).map_err(|_| no_resource(&id))?;
     let v = g.catalog.view();
     let r = resource::find(&v, &rtype, &rid)?;
-    if !who.may_see(r.project_id.as_deref(), r.creator.as_deref()) {
+    if !resource::visible(&who, r) {
         return Err(ApiError::forbidden());
     }
+    Ok(resource_metrics_answer(&v, &rid))
+}
+
+/// A resource's metrics in creation order, as Gnocchi lists them.
+fn resource_metrics_answer(v: &View<'_>, rid: &str) -> Response {
     let list: Vec<Value> = v
-        .resource_metric_list(&rid)
+        .resource_metric_list(rid)
         .into_iter()
-        .map(|m| metric_json(&v, m, Detail::List))
+        .map(|m| metric_json(v, m, Detail::List))
         .collect();
-    Ok(json_response(StatusCode::OK, &Value::Array(list)))
+    json_response(StatusCode::OK, &Value::Array(list))
 }
 
 /// `POST /v1/resource/{type}/{id}/metric`: `{"<name>": {"archive_policy_name": …}}`
@@ -467,13 +472,7 @@ pub async fn add_resource_metrics(
     for id in created {
         g.metric_created(&id);
     }
-    let v = g.catalog.view();
-    let list: Vec<Value> = v
-        .resource_metric_list(&rid)
-        .into_iter()
-        .map(|m| metric_json(&v, m, Detail::List))
-        .collect();
-    Ok(json_response(StatusCode::OK, &Value::Array(list)))
+    Ok(resource_metrics_answer(&g.catalog.view(), &rid))
 }
 
 /// `GET /v1/resource/{type}/{id}/metric/{name}`.

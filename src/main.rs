@@ -6,6 +6,7 @@
 //! checks a configuration file or prints the reference.
 
 mod agent;
+mod alarm_source;
 mod cli;
 mod config;
 mod process;

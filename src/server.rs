@@ -95,6 +95,32 @@ fn tsdb_options(cfg: &Config) -> TsdbOptions {
     }
 }
 
+fn alarms_config(cfg: &Config) -> altimeter_alarms::AlarmsConfig {
+    let (a, n) = (&cfg.alarms, &cfg.notify);
+    altimeter_alarms::AlarmsConfig {
+        evaluation_interval: a.evaluation_interval,
+        evaluation_concurrency: usize::try_from(a.evaluation_concurrency).unwrap_or(usize::MAX),
+        additional_ingestion_lag: a.additional_ingestion_lag,
+        project_label: a.project_label.clone(),
+        notify: altimeter_alarms::NotifyConfig {
+            retry_initial: n.retry_initial,
+            retry_max: n.retry_max,
+            give_up_after: n.give_up_after,
+            timeout: n.timeout,
+            workers: usize::try_from(n.workers).unwrap_or(usize::MAX),
+            keep_delivered: n.keep_delivered,
+            webhook_secret: n.webhook_secret.clone(),
+            smtp_host: n.smtp_host.clone(),
+            smtp_port: u16::try_from(n.smtp_port).unwrap_or(25),
+            smtp_tls: altimeter_alarms::SmtpTls::parse(&n.smtp_tls).unwrap_or_default(),
+            smtp_username: n.smtp_username.clone(),
+            smtp_password: n.smtp_password.clone(),
+            smtp_from: n.smtp_from.clone(),
+        },
+        ..altimeter_alarms::AlarmsConfig::default()
+    }
+}
+
 /// Runs the server until SIGINT or SIGTERM.
 pub async fn run(cfg: Config, mode: &'static str) -> anyhow::Result<()> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -128,6 +154,27 @@ pub async fn run(cfg: Config, mode: &'static str) -> anyhow::Result<()> {
         format!(
             "opening the Gnocchi catalog in {}",
             cfg.server.data_dir.display()
+        )
+    })?;
+    let gnocchi_router = altimeter_tsdb::gnocchi::http::router(gnocchi.clone());
+    let alarms = altimeter_alarms::Alarms::open(
+        &cfg.server.data_dir,
+        Arc::new(crate::alarm_source::LocalSource {
+            db: db_cell.clone(),
+            engine: engine_options(&cfg),
+            gnocchi: gnocchi_router.clone(),
+            project_label: cfg.alarms.project_label.clone(),
+            engine_cell: Arc::default(),
+        }),
+        clock.clone(),
+        alarms_config(&cfg),
+        &mut registry,
+    )
+    .map_err(anyhow::Error::msg)
+    .with_context(|| {
+        format!(
+            "opening the alarm database {}",
+            cfg.server.data_dir.join("alarms.sqlite").display()
         )
     })?;
     let limits = BodyLimits {
@@ -164,7 +211,8 @@ pub async fn run(cfg: Config, mode: &'static str) -> anyhow::Result<()> {
             limits,
             sql_max_rows: 100_000,
         }))
-        .merge(altimeter_tsdb::gnocchi::http::router(gnocchi.clone()))
+        .merge(gnocchi_router)
+        .merge(altimeter_alarms::http::router(alarms.clone()))
         .merge(altimeter_tsdb::promql::api::router(
             db_cell.clone(),
             ApiOptions {
@@ -210,12 +258,16 @@ pub async fn run(cfg: Config, mode: &'static str) -> anyhow::Result<()> {
     tracing::info!("ready");
     let maintenance = tokio::spawn(db.clone().run_maintenance(cfg.storage.compaction_interval));
     let sealer = tokio::spawn(gnocchi.clone().run_sealer(cfg.storage.rollup_interval));
+    // Evaluation starts once the WAL is replayed: earlier, every alarm would
+    // see no data and flap to "insufficient data".
+    let alarm_tasks = alarms.start();
     let r = server.await;
     if let Some(a) = &agent {
         a.stop().await;
     }
     maintenance.abort();
     sealer.abort();
+    alarm_tasks.iter().for_each(tokio::task::JoinHandle::abort);
     db.close();
     tracing::info!("stopped; unflushed samples are safe in the write-ahead log");
     r.context("server task")?.context("HTTP server")?;

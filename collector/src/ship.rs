@@ -55,6 +55,14 @@ pub trait Destination: Send + Sync + 'static {
     fn send(&self, body: Vec<u8>) -> SendFuture<'_>;
 }
 
+/// Installs the process-wide TLS crypto provider (ring) that `reqwest` needs
+/// to build any client, even a plain-HTTP one: the workspace builds reqwest
+/// with rustls but without a default provider (the alarm notifier speaks
+/// HTTPS). Idempotent.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// A remote-write receiver over plain HTTP (TLS is not built in).
 #[derive(Debug)]
 pub struct HttpDestination {
@@ -65,6 +73,7 @@ pub struct HttpDestination {
 impl HttpDestination {
     /// A destination posting to `url` with a 30 s timeout per request.
     pub fn new(url: &str) -> anyhow::Result<Self> {
+        install_tls_provider();
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .user_agent(concat!("altimeter-agent/", env!("CARGO_PKG_VERSION")))

@@ -25,6 +25,54 @@ pub struct Config {
     pub log: LogConfig,
     /// `[agent]`: the collector agent (`altimeter agent`, and in `all-in-one`).
     pub agent: AgentConfig,
+    /// `[alarms]`: the alarm evaluator.
+    pub alarms: AlarmsConfig,
+    /// `[notify]`: delivery of alarm notifications.
+    pub notify: NotifyConfig,
+}
+
+/// `[alarms]` section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlarmsConfig {
+    /// Evaluation period of periodic alarms.
+    pub evaluation_interval: Duration,
+    /// Alarms evaluated at once.
+    pub evaluation_concurrency: u64,
+    /// Widens Gnocchi rule windows.
+    pub additional_ingestion_lag: Duration,
+    /// Label naming a series' project.
+    pub project_label: String,
+}
+
+/// `[notify]` section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotifyConfig {
+    /// First retry delay.
+    pub retry_initial: Duration,
+    /// Retry delay cap.
+    pub retry_max: Duration,
+    /// Dead-letter after failing this long.
+    pub give_up_after: Duration,
+    /// Per-attempt timeout.
+    pub timeout: Duration,
+    /// Deliveries in flight.
+    pub workers: u64,
+    /// Retention of delivered notifications.
+    pub keep_delivered: Duration,
+    /// HMAC key for webhook signatures.
+    pub webhook_secret: String,
+    /// SMTP host.
+    pub smtp_host: String,
+    /// SMTP port.
+    pub smtp_port: u64,
+    /// none | starttls | tls.
+    pub smtp_tls: String,
+    /// SMTP user.
+    pub smtp_username: String,
+    /// SMTP password.
+    pub smtp_password: String,
+    /// Sender address.
+    pub smtp_from: String,
 }
 
 /// `[agent]` section.
@@ -192,6 +240,27 @@ impl Default for Config {
                 spool_max_size: GIB,
                 max_samples_per_send: 10_000,
             },
+            alarms: AlarmsConfig {
+                evaluation_interval: secs(10),
+                evaluation_concurrency: 64,
+                additional_ingestion_lag: Duration::ZERO,
+                project_label: "project_id".to_owned(),
+            },
+            notify: NotifyConfig {
+                retry_initial: secs(1),
+                retry_max: secs(300),
+                give_up_after: secs(86_400),
+                timeout: secs(10),
+                workers: 16,
+                keep_delivered: secs(7 * 86_400),
+                webhook_secret: String::new(),
+                smtp_host: "127.0.0.1".to_owned(),
+                smtp_port: 25,
+                smtp_tls: "none".to_owned(),
+                smtp_username: String::new(),
+                smtp_password: String::new(),
+                smtp_from: "altimeter@localhost".to_owned(),
+            },
         }
     }
 }
@@ -321,6 +390,23 @@ key_table! {
     agent.spool_dir: Path => "Directory of the agent's on-disk spools, one per destination (all-in-one uses <server.data_dir>/agent-spool).";
     agent.spool_max_size: Size => "Bound on each destination's spool; when full the oldest data is dropped and counted.";
     agent.max_samples_per_send: Count => "Most samples in one remote-write request when catching up (at least 1).";
+    alarms.evaluation_interval: Duration => "How often periodic alarms (prometheus, gnocchi_*, composite) are evaluated (Aodh's evaluation_interval; at least 1s).";
+    alarms.evaluation_concurrency: Count => "Alarms evaluated at once within a cycle (at least 1).";
+    alarms.additional_ingestion_lag: Duration => "Widens the window of Gnocchi-typed rules to allow for late measures (Aodh's additional_ingestion_lag).";
+    alarms.project_label: Text => "Series label naming the project; a non-admin's prometheus alarm only sees series with its project here.";
+    notify.retry_initial: Duration => "Delay before the second delivery attempt; doubles per attempt with jitter (> 0).";
+    notify.retry_max: Duration => "Cap on the delay between delivery attempts (at least retry_initial).";
+    notify.give_up_after: Duration => "A notification still failing this long after its transition is dead-lettered (GET /v2/notifications?state=dead) (> 0).";
+    notify.timeout: Duration => "Timeout of one webhook or SMTP attempt (> 0).";
+    notify.workers: Count => "Deliveries in flight at once (at least 1).";
+    notify.keep_delivered: Duration => "Delivered notifications stay visible in /v2/notifications this long, then are pruned.";
+    notify.webhook_secret: Text => "When set, webhooks carry X-Altimeter-Signature: sha256=<hex HMAC-SHA256 of the body with this key>. Prefer the environment variable.";
+    notify.smtp_host: Text => "SMTP server for mailto: actions.";
+    notify.smtp_port: Count => "SMTP port (1-65535).";
+    notify.smtp_tls: Text => "SMTP security: none, starttls (required) or tls (SMTPS).";
+    notify.smtp_username: Text => "SMTP user; empty means no authentication.";
+    notify.smtp_password: Text => "SMTP password. Prefer the environment variable; config check prints it redacted.";
+    notify.smtp_from: Text => "Sender address of alarm e-mails.";
 }
 
 /// `ALTIMETER_*` environment variables that are not configuration keys.
@@ -442,6 +528,22 @@ fn check_single(path: &str, v: &Val) -> Result<(), String> {
                 "{} is too short (must be at least 100ms)",
                 format_duration(*d)
             )
+        }
+        ("alarms.evaluation_interval", Val::Duration(d)) if d.as_secs() < 1 => {
+            format!("{} is too short (must be at least 1s)", format_duration(*d))
+        }
+        (
+            "notify.retry_initial" | "notify.retry_max" | "notify.give_up_after" | "notify.timeout",
+            Val::Duration(d),
+        ) if d.is_zero() => "must be greater than 0".to_owned(),
+        ("alarms.evaluation_concurrency" | "notify.workers", Val::Count(0)) => {
+            "must be at least 1".to_owned()
+        }
+        ("notify.smtp_port", Val::Count(n)) if !(1..=65535).contains(n) => {
+            format!("{n} is not a TCP port (1-65535)")
+        }
+        ("notify.smtp_tls", Val::Text(t)) if !["none", "starttls", "tls"].contains(&t.as_str()) => {
+            format!("{t:?} is not one of none, starttls, tls")
         }
         ("agent.spool_max_size", Val::Size(n)) if *n < MIB => {
             format!("{} is too small (must be at least 1MiB)", format_size(*n))
@@ -628,8 +730,23 @@ impl Loader {
 
     /// Rules relating two keys, checked on the merged configuration.
     fn cross_check(&mut self) {
-        let (s, i) = (&self.config.storage, &self.config.ingest);
+        let (s, i, n) = (
+            &self.config.storage,
+            &self.config.ingest,
+            &self.config.notify,
+        );
         let rules = [
+            (
+                "notify.retry_max",
+                "notify.retry_initial",
+                n.retry_max < n.retry_initial,
+                format!(
+                    "{} is shorter than notify.retry_initial = {}",
+                    format_duration(n.retry_max),
+                    format_duration(n.retry_initial)
+                ),
+                "the cap must be at least the first delay",
+            ),
             (
                 "storage.block_duration",
                 "storage.retention",
@@ -882,7 +999,13 @@ impl Config {
                 "# {}\n{} = {}",
                 spec.doc,
                 spec.key,
-                render_toml(&(spec.get)(self))
+                if matches!(spec.key, "smtp_password" | "webhook_secret")
+                    && (spec.get)(self) != Val::Text(String::new())
+                {
+                    "\"<redacted>\"".to_owned()
+                } else {
+                    render_toml(&(spec.get)(self))
+                }
             );
         }
         out

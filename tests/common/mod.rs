@@ -138,6 +138,7 @@ pub mod reqwest {
     }
 
     pub fn blocking_client() -> Blocking {
+        altimeter_collector::ship::install_tls_provider();
         Blocking {
             rt: tokio::runtime::Builder::new_current_thread()
                 .enable_all()

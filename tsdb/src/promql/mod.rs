@@ -33,6 +33,48 @@ pub fn parse(query: &str) -> Result<promql_parser::parser::Expr, QueryError> {
     promql_parser::parser::parse(query).map_err(QueryError::Parse)
 }
 
+/// Restricts every selector of `query` to series whose `label` equals
+/// `value` (how a tenant's PromQL alarm is kept inside its project): an
+/// existing matcher on `label` is replaced, so a tenant cannot widen it.
+pub fn scope_query(query: &str, label: &str, value: &str) -> Result<String, QueryError> {
+    use promql_parser::label::{MatchOp, Matcher};
+    use promql_parser::parser::{Expr, VectorSelector};
+    fn vs(v: &mut VectorSelector, label: &str, value: &str) {
+        v.matchers.matchers.retain(|m| m.name != label);
+        v.matchers
+            .matchers
+            .push(Matcher::new(MatchOp::Equal, label, value));
+        for alt in &mut v.matchers.or_matchers {
+            alt.retain(|m| m.name != label);
+            alt.push(Matcher::new(MatchOp::Equal, label, value));
+        }
+    }
+    fn walk(e: &mut Expr, label: &str, value: &str) {
+        match e {
+            Expr::Aggregate(a) => {
+                walk(&mut a.expr, label, value);
+                if let Some(p) = &mut a.param {
+                    walk(p, label, value);
+                }
+            }
+            Expr::Unary(u) => walk(&mut u.expr, label, value),
+            Expr::Binary(b) => {
+                walk(&mut b.lhs, label, value);
+                walk(&mut b.rhs, label, value);
+            }
+            Expr::Paren(p) => walk(&mut p.expr, label, value),
+            Expr::Subquery(s) => walk(&mut s.expr, label, value),
+            Expr::VectorSelector(v) => vs(v, label, value),
+            Expr::MatrixSelector(m) => vs(&mut m.vs, label, value),
+            Expr::Call(c) => c.args.args.iter_mut().for_each(|a| walk(a, label, value)),
+            Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Extension(_) => {}
+        }
+    }
+    let mut e = parse(query)?;
+    walk(&mut e, label, value);
+    Ok(e.to_string())
+}
+
 /// Registers the 2.42 function names `promql-parser` lacks (once, globally).
 fn register_functions() {
     static REGISTER: std::sync::Once = std::sync::Once::new();
@@ -215,5 +257,28 @@ impl Engine {
         tokio::task::spawn_blocking(move || eval::evaluate(&expr, &q, data))
             .await
             .map_err(|e| QueryError::Execution(format!("query evaluation panicked: {e}")))?
+    }
+}
+
+#[cfg(test)]
+mod scope_tests {
+    use super::scope_query;
+
+    #[test]
+    fn every_selector_is_scoped_and_cannot_be_widened() {
+        let q = scope_query(
+            r#"sum(rate(cpu{project_id=~".+"}[5m])) / count(up) > 1"#,
+            "project_id",
+            "p1",
+        )
+        .unwrap();
+        assert_eq!(q.matches(r#"project_id="p1""#).count(), 2, "{q}");
+        assert!(!q.contains(".+"), "{q}");
+        let reparsed = super::parse(&q).unwrap();
+        assert_eq!(
+            scope_query(&reparsed.to_string(), "project_id", "p1").unwrap(),
+            q
+        );
+        assert!(scope_query("sum(", "project_id", "p1").is_err());
     }
 }

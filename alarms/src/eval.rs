@@ -116,6 +116,23 @@ fn window(common: &GnocchiCommon, now_us: i64, lag_s: i64) -> (String, String) {
     (iso(now_us - secs * 1_000_000), iso(now_us))
 }
 
+/// `POST /v1/aggregates` as gnocchiclient's `aggregates.fetch` calls it
+/// for Aodh (`needed_overlap=0`).
+fn aggregates_path(start: &str, stop: &str, granularity: i64) -> String {
+    let gran = granularity.to_string();
+    format!(
+        "/v1/aggregates?{}",
+        qs(&[
+            ("start", start),
+            ("stop", stop),
+            ("granularity", &gran),
+            ("needed_overlap", "0"),
+            ("details", "False"),
+            ("use_history", "False"),
+        ])
+    )
+}
+
 fn qs(pairs: &[(&str, &str)]) -> String {
     let mut s = form_urlencoded::Serializer::new(String::new());
     for (k, v) in pairs {
@@ -224,18 +241,7 @@ async fn gnocchi_stats(
                     .iter()
                     .map(|id| json!(["metric", id, lstrip_chars(m, "rate:")])),
             );
-            let gran = common.granularity.to_string();
-            let path = format!(
-                "/v1/aggregates?{}",
-                qs(&[
-                    ("start", &start),
-                    ("stop", &stop),
-                    ("granularity", &gran),
-                    ("needed_overlap", "0"),
-                    ("details", "False"),
-                    ("use_history", "False"),
-                ])
-            );
+            let path = aggregates_path(&start, &stop, common.granularity);
             let (status, body) = src
                 .gnocchi("POST", &path, Some(json!({"operations": ops})))
                 .await
@@ -268,18 +274,7 @@ async fn gnocchi_stats(
             let (start, stop) = window(common, now_us, lag_s);
             let m = &common.aggregation_method;
             let search: Value = serde_json::from_str(query).map_err(|e| failed(e.to_string()))?;
-            let gran = common.granularity.to_string();
-            let path = format!(
-                "/v1/aggregates?{}",
-                qs(&[
-                    ("start", &start),
-                    ("stop", &stop),
-                    ("granularity", &gran),
-                    ("needed_overlap", "0"),
-                    ("details", "False"),
-                    ("use_history", "False"),
-                ])
-            );
+            let path = aggregates_path(&start, &stop, common.granularity);
             let body = json!({
                 "operations": ["aggregate", m, ["metric", metric, lstrip_chars(m, "rate:")]],
                 "search": search,

@@ -155,6 +155,17 @@ async fn root() -> Response {
     )
 }
 
+/// Runs a store call off the async workers.
+async fn blocking<T: Send + 'static>(
+    inner: &Arc<Inner>,
+    f: impl FnOnce(&Inner) -> Result<T, crate::store::StoreError> + Send + 'static,
+) -> ApiResult<T> {
+    let st = inner.clone();
+    Ok(tokio::task::spawn_blocking(move || f(&st))
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??)
+}
+
 fn parse_body(body: &Bytes) -> ApiResult<Value> {
     serde_json::from_slice(body)
         .map_err(|e| ApiError::bad(format!("Invalid JSON in request body: {e}")))
@@ -839,11 +850,8 @@ async fn alarm_history(
     visible(&inner, &who, &id)?;
     let pairs = query_pairs(&q);
     let terms = query::parse_simple(&pairs).map_err(qerr)?;
-    let st = inner.clone();
     let id2 = id.clone();
-    let rows = tokio::task::spawn_blocking(move || st.store.history_of(&id2))
-        .await
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??;
+    let rows = blocking(&inner, move |st| st.store.history_of(&id2)).await?;
     let mut docs = Vec::new();
     // Newest first, also among changes within one clock tick.
     for r in rows
@@ -1035,10 +1043,7 @@ async fn query_history(AxState(inner): St, h: HeaderMap, body: Bytes) -> ApiResu
         &who,
         "on_behalf_of",
     )?;
-    let st = inner.clone();
-    let rows = tokio::task::spawn_blocking(move || st.store.history_all(None))
-        .await
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??;
+    let rows = blocking(&inner, move |st| st.store.history_all(None)).await?;
     let docs: Vec<Value> = rows.iter().rev().map(HistoryEntry::to_json).collect();
     Ok(json_response(
         StatusCode::OK,
@@ -1126,9 +1131,8 @@ async fn set_quotas(AxState(inner): St, h: HeaderMap, body: Bytes) -> ApiResult 
         })?;
         limits.push(limit);
     }
-    let st = inner.clone();
     let p = project.to_owned();
-    tokio::task::spawn_blocking(move || {
+    blocking(&inner, move |st| {
         let ops: Vec<crate::store::Op<'_>> = limits
             .iter()
             .map(|l| crate::store::Op::Quota {
@@ -1139,8 +1143,7 @@ async fn set_quotas(AxState(inner): St, h: HeaderMap, body: Bytes) -> ApiResult 
             .collect();
         st.store.apply(&ops)
     })
-    .await
-    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??;
+    .await?;
     Ok(json_response(
         StatusCode::CREATED,
         &quotas_doc(&inner, project)?,
@@ -1155,16 +1158,14 @@ async fn delete_quotas(AxState(inner): St, h: HeaderMap, Path(project): Path<Str
             "RBAC Authorization Failed",
         ));
     }
-    let st = inner.clone();
-    tokio::task::spawn_blocking(move || {
+    blocking(&inner, move |st| {
         st.store.apply(&[crate::store::Op::Quota {
             project_id: &project,
             resource: "alarms",
             limit: -1,
         }])
     })
-    .await
-    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??;
+    .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -1198,13 +1199,11 @@ async fn list_notifications(AxState(inner): St, h: HeaderMap, RawQuery(q): RawQu
     } else {
         Some(who.project.clone())
     };
-    let st = inner.clone();
-    let rows = tokio::task::spawn_blocking(move || {
+    let rows = blocking(&inner, move |st| {
         st.store
             .notifications(state, alarm_id.as_deref(), project.as_deref(), limit)
     })
-    .await
-    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??;
+    .await?;
     Ok(json_response(
         StatusCode::OK,
         &Value::Array(rows.iter().map(|n| n.to_json()).collect()),
@@ -1216,11 +1215,8 @@ async fn find_notification(
     who: &Identity,
     id: String,
 ) -> ApiResult<crate::store::Notification> {
-    let st = inner.clone();
     let id2 = id.clone();
-    let n = tokio::task::spawn_blocking(move || st.store.notification(&id2))
-        .await
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??;
+    let n = blocking(inner, move |st| st.store.notification(&id2)).await?;
     match n {
         Some(n) if who.admin || n.project_id == who.project => Ok(n),
         _ => Err(ApiError::new(
@@ -1248,12 +1244,9 @@ async fn retry_notification(AxState(inner): St, h: HeaderMap, Path(id): Path<Str
             ),
         ));
     }
-    let st = inner.clone();
     let now = inner.now_us();
     let id2 = id.clone();
-    tokio::task::spawn_blocking(move || st.store.requeue(&id2, now))
-        .await
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??;
+    blocking(&inner, move |st| st.store.requeue(&id2, now)).await?;
     inner.wake.notify_one();
     tracing::info!(id = %id, "dead notification re-queued by the API");
     let n = find_notification(&inner, &who, id).await?;

@@ -558,6 +558,7 @@ impl Alarms {
             .collect();
         let lag = i64::try_from(inner.cfg.additional_ingestion_lag.as_secs()).unwrap_or(0);
         let n = due.len();
+        let ids: Vec<String> = due.iter().map(|a| a.alarm_id.clone()).collect();
         let src = inner.source.clone();
         let outcomes: Vec<(Arc<AlarmRecord>, eval::Outcome)> = futures::stream::iter(due)
             .map(|a| {
@@ -573,7 +574,6 @@ impl Alarms {
             .await;
         inner.metrics.evaluations.inc_by(n as u64);
         {
-            let ids: Vec<String> = inner.alarms.read().keys().cloned().collect();
             let mut at = inner.evaluated_at.write();
             for id in ids {
                 at.insert(id, now_us);

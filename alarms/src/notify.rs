@@ -312,10 +312,17 @@ pub fn backoff(cfg: &NotifyConfig, attempts: i64) -> Duration {
 
 /// The dispatcher: runs until the process ends.
 pub(crate) async fn run(inner: Arc<Inner>) {
-    let in_flight: Arc<parking_lot::Mutex<HashSet<String>>> = Arc::default();
+    // Owned by this loop: an id leaves it only when its attempt's outcome is
+    // committed and this loop has seen the completion, before it reads the
+    // outbox again; so a stale read can never start a second delivery.
+    let mut in_flight: HashSet<String> = HashSet::new();
+    let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
     let slots = Arc::new(tokio::sync::Semaphore::new(inner.cfg.notify.workers.max(1)));
     let mut last_prune = 0i64;
     loop {
+        while let Ok(id) = done_rx.try_recv() {
+            in_flight.remove(&id);
+        }
         let now_us = inner.now_us();
         if now_us - last_prune > 3_600_000_000 {
             last_prune = now_us;
@@ -348,7 +355,7 @@ pub(crate) async fn run(inner: Arc<Inner>) {
             }
             // An earlier notification for the same receiver goes first.
             blocked.insert(key);
-            if in_flight.lock().contains(&n.id) {
+            if in_flight.contains(&n.id) {
                 continue;
             }
             if n.next_attempt_us > now_us {
@@ -356,16 +363,15 @@ pub(crate) async fn run(inner: Arc<Inner>) {
                 continue;
             }
             let Ok(permit) = slots.clone().try_acquire_owned() else {
-                next_due = now_us;
+                // All workers busy: the next completion wakes the loop.
                 break;
             };
-            in_flight.lock().insert(n.id.clone());
-            let (inner, in_flight) = (inner.clone(), in_flight.clone());
+            in_flight.insert(n.id.clone());
+            let (inner, done) = (inner.clone(), done_tx.clone());
             tokio::spawn(async move {
                 attempt(&inner, n.clone()).await;
-                in_flight.lock().remove(&n.id);
                 drop(permit);
-                inner.wake.notify_one();
+                let _ = done.send(n.id);
             });
         }
         let wait = if next_due == i64::MAX {
@@ -374,7 +380,13 @@ pub(crate) async fn run(inner: Arc<Inner>) {
             Duration::from_micros(u64::try_from((next_due - now_us).max(0)).unwrap_or(0))
                 .min(Duration::from_secs(5))
         };
-        let _ = tokio::time::timeout(wait, inner.wake.notified()).await;
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            () = inner.wake.notified() => {}
+            Some(id) = done_rx.recv() => {
+                in_flight.remove(&id);
+            }
+        }
     }
 }
 

@@ -188,8 +188,8 @@ fn croniter_step(
         {
             result_wall -= TimeDelta::seconds(lag);
             at = fold0(tz, result_wall)?;
+            dst_start = at * 1000;
         }
-        dst_start = at * 1000;
     }
     Some(Step {
         at,

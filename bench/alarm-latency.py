@@ -133,35 +133,10 @@ def iso(t):
 
 
 # ------------------------------------------------------- remote-write encoding
-# Minimal Prometheus remote-write (prometheus.WriteRequest) encoder, copied from
-# shared/bench/cloudgen.py (varint, field_bytes, encode_labels, encode_sample; a
-# TimeSeries is field 1 of WriteRequest = labels + samples), snappy block format via cramjam.
-
-def varint(n):
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
-def field_bytes(tag, payload):
-    return bytes([tag]) + varint(len(payload)) + payload
-
-
-def encode_labels(labels):
-    out = bytearray()
-    for k, v in labels:
-        out += field_bytes(0x0A, field_bytes(0x0A, k.encode()) + field_bytes(0x12, v.encode()))
-    return bytes(out)
-
-
-def encode_sample(value, ts_ms):
-    return field_bytes(0x12, b"\x09" + struct.pack("<d", value) + b"\x10" + varint(ts_ms & 0xFFFFFFFFFFFFFFFF))
+# The protobuf helpers of bench/cloudgen.py (the workload generator's encoder);
+# a TimeSeries is field 1 of WriteRequest = labels + samples, snappy block format.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cloudgen import encode_labels, encode_sample, field_bytes  # noqa: E402
 
 
 def write_request(items):

@@ -19,120 +19,32 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
-
-use common::{Server, free_port};
+use common::Server;
+use common::peer::{self, Peer, install, tail};
 
 const PEER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers/gnocchi.sh");
 const COMPARE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/gnocchi/compare.py");
 
-/// Runs the peer script; (success, stdout + stderr).
-fn peer(args: &[&str]) -> (bool, String) {
-    let out = Command::new("bash")
-        .arg(PEER)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("running bash");
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
-}
-
-/// Installs the venv (idempotent; serialized by a lock in the script).
-fn install() {
-    let (ok, out) = peer(&["install"]);
-    assert!(ok, "gnocchi.sh install failed:\n{out}");
-}
-
-/// A real Gnocchi (PostgreSQL + gnocchi-api + gnocchi-metricd) in a
-/// temporary directory; stopped on drop.
-struct Gnocchi {
-    dir: tempfile::TempDir,
-    url: String,
-}
-
-impl Gnocchi {
-    fn start() -> Gnocchi {
-        let dir = tempfile::Builder::new()
-            .prefix("gnocchi-peer-")
-            .tempdir_in("/var/tmp")
-            .expect("temporary directory");
-        let port = free_port();
-        let g = Gnocchi {
-            dir,
-            url: format!("http://127.0.0.1:{port}"),
-        };
-        // `g` exists before the start so that a half-started peer is stopped
-        // by its drop when the assertion fails.
-        let (ok, out) = peer(&["start", g.dir_str(), &port.to_string()]);
-        assert!(ok, "gnocchi.sh start failed:\n{out}");
-        g
-    }
-
-    fn dir_str(&self) -> &str {
-        self.dir.path().to_str().expect("UTF-8 temporary path")
-    }
-}
-
-impl Drop for Gnocchi {
-    fn drop(&mut self) {
-        let (ok, out) = peer(&["stop", self.dir_str()]);
-        if !ok || std::thread::panicking() {
-            eprintln!("gnocchi.sh stop:\n{out}");
-            for f in ["api.log", "metricd.log"] {
-                let p = self.dir.path().join(f);
-                let text = std::fs::read_to_string(&p).unwrap_or_default();
-                let tail: Vec<&str> = text.lines().rev().take(30).collect();
-                eprintln!(
-                    "--- tail {}:\n{}",
-                    p.display(),
-                    tail.into_iter().rev().collect::<Vec<_>>().join("\n")
-                );
-            }
-        }
-    }
-}
-
-/// Runs compare.py; (success, its output).
-fn compare(args: &[&str]) -> (bool, String) {
-    let out = Command::new("python3")
-        .arg(COMPARE)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("running python3");
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
-}
-
 #[test]
 fn gnocchi_v1_matches_real_gnocchi() {
-    install();
-    let reference = Gnocchi::start();
+    install(PEER);
+    let reference = Peer::start(PEER, "gnocchi-peer-", &["api.log", "metricd.log"]);
     let data = tempfile::tempdir().expect("temporary directory");
     let target = Server::start(&data.path().join("data"), &[]);
-    let (ok, out) = compare(&[
-        "--reference",
-        &reference.url,
-        "--target",
-        &target.url,
-        "--no-lab",
-        // Altimeter's rate:* is reset-aware (documented deviation): the
-        // reference must go negative at a counter reset, the target not.
-        "--check-reset-deviation",
-    ]);
+    let (ok, out) = peer::run(
+        "python3",
+        COMPARE,
+        &[
+            "--reference",
+            &reference.url,
+            "--target",
+            &target.url,
+            "--no-lab",
+            // Altimeter's rate:* is reset-aware (documented deviation): the
+            // reference must go negative at a counter reset, the target not.
+            "--check-reset-deviation",
+        ],
+    );
     eprintln!("{out}");
     assert!(
         ok,
@@ -148,17 +60,21 @@ fn gnocchi_v1_matches_real_gnocchi() {
 /// against Altimeter alone, with the real `openstack` client.
 #[test]
 fn openstack_metric_lab_sequence() {
-    install();
+    install(PEER);
     let data = tempfile::tempdir().expect("temporary directory");
     let target = Server::start(&data.path().join("data"), &[]);
     // compare.py needs a reference URL; --lab-only never contacts it.
-    let (ok, out) = compare(&[
-        "--reference",
-        "http://127.0.0.1:9",
-        "--target",
-        &target.url,
-        "--lab-only",
-    ]);
+    let (ok, out) = peer::run(
+        "python3",
+        COMPARE,
+        &[
+            "--reference",
+            "http://127.0.0.1:9",
+            "--target",
+            &target.url,
+            "--lab-only",
+        ],
+    );
     eprintln!("{out}");
     assert!(
         ok,
@@ -166,9 +82,4 @@ fn openstack_metric_lab_sequence() {
         target.url,
         tail(&target.logs(), 40)
     );
-}
-
-fn tail(s: &str, n: usize) -> String {
-    let lines: Vec<&str> = s.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
 }

@@ -422,7 +422,7 @@ fn gnocchi_common(
 fn reject_unknown(o: &Map<String, Value>, known: &[&str], what: &str) -> Result<(), Invalid> {
     for k in o.keys() {
         if !known.contains(&k.as_str()) {
-            return invalid(format!("Unknown attribute for argument {what}: {k}"));
+            return invalid(format!("Unknown attribute for argument data.{what}: {k}"));
         }
     }
     Ok(())
@@ -616,10 +616,7 @@ fn parse_composite(
         return Ok((node, json!({ k.as_str(): norm })));
     }
     let Some(Value::String(t)) = o.get("type") else {
-        return invalid(format!(
-            "Invalid input for field/attribute composite_rule. Value: '{}'. Each sub-rule needs a \"type\" of prometheus, gnocchi_resources_threshold, gnocchi_aggregation_by_metrics_threshold or gnocchi_aggregation_by_resources_threshold, or is an {{\"and\"|\"or\": [...]}}",
-            python_repr(v)
-        ));
+        return invalid("type must be set in every rule");
     };
     if !RULE_TYPES[..4].contains(&t.as_str()) {
         return invalid(format!("Unsupported sub-rule type {t} in composite rule"));
@@ -703,6 +700,7 @@ pub fn default_description(type_: &str, rule: &Value) -> String {
                     .and_then(Value::as_i64)
                     .unwrap_or(1),
         ),
+        "event" => format!("Alarm when {} event occurred.", s("event_type")),
         _ => format!("{type_} alarm rule"),
     }
 }

@@ -109,9 +109,9 @@ impl AlarmRecord {
             "state": self.state.as_str(),
             "state_reason": self.state_reason,
             "severity": self.severity,
-            "ok_actions": self.ok_actions,
-            "alarm_actions": self.alarm_actions,
-            "insufficient_data_actions": self.insufficient_data_actions,
+            "ok_actions": shown_actions(&self.ok_actions),
+            "alarm_actions": shown_actions(&self.alarm_actions),
+            "insufficient_data_actions": shown_actions(&self.insufficient_data_actions),
             "repeat_actions": self.repeat_actions,
             "time_constraints": self.time_constraints,
             "project_id": self.project_id,
@@ -120,7 +120,13 @@ impl AlarmRecord {
             "state_timestamp": iso(self.state_timestamp_us),
             "evaluate_timestamp": self.evaluate_timestamp_us.map(iso),
         });
-        o[format!("{}_rule", self.type_)] = self.rule.clone();
+        // Aodh keeps a non-admin's prometheus scope in storage (and in
+        // history) but does not show it.
+        let mut rule = self.rule.clone();
+        if let Value::Object(r) = &mut rule {
+            r.remove("scope_to_project");
+        }
+        o[format!("{}_rule", self.type_)] = rule;
         o
     }
 
@@ -139,6 +145,7 @@ impl AlarmRecord {
             "time_constraints": self.time_constraints,
             "timestamp_us": self.timestamp_us,
             "state_timestamp_us": self.state_timestamp_us,
+            "evaluate_timestamp_us": self.evaluate_timestamp_us,
             "rule": self.rule,
         })
         .to_string()
@@ -194,12 +201,29 @@ impl AlarmRecord {
                 .get("state_timestamp_us")
                 .and_then(Value::as_i64)
                 .unwrap_or(0),
-            evaluate_timestamp_us: None,
+            evaluate_timestamp_us: d.get("evaluate_timestamp_us").and_then(Value::as_i64),
             rule,
             parsed,
             version: 0,
         })
     }
+}
+
+/// Actions as Aodh shows them: each URL goes through Python's
+/// `urlsplit(...).geturl()`, which drops an empty authority for schemes
+/// without one (`log://` reads back as `log:`).
+fn shown_actions(actions: &[String]) -> Vec<String> {
+    actions
+        .iter()
+        .map(|a| match a.split_once("://") {
+            Some((scheme, ""))
+                if !["http", "https"].contains(&scheme.to_ascii_lowercase().as_str()) =>
+            {
+                format!("{scheme}:")
+            }
+            _ => a.clone(),
+        })
+        .collect()
 }
 
 /// One alarm change (`AlarmChange` in Aodh).
@@ -237,7 +261,6 @@ impl HistoryEntry {
             "user_id": self.user_id,
             "on_behalf_of": self.on_behalf_of,
             "timestamp": iso(self.timestamp_us),
-            "severity": self.severity,
         })
     }
 }

@@ -48,7 +48,7 @@ async fn call(a: &Alarms, method: &str, path: &str, body: Option<Value>) -> (u16
         .uri(path)
         .header("x-user-id", "u1")
         .header("x-project-id", "p1")
-        .header("x-roles", "member")
+        .header("x-roles", "reader,member")
         .header("content-type", "application/json")
         .body(
             body.map(|b| Body::from(b.to_string()))
@@ -95,7 +95,10 @@ async fn a_transition_is_recorded_and_enqueued_once_across_restarts() {
     let id = created["alarm_id"].as_str().unwrap().to_owned();
     assert_eq!(created["state"], "insufficient data");
     assert_eq!(created["alarm_actions"], json!(["http://127.0.0.1:9/hook"]));
-    assert_eq!(created["prometheus_rule"]["scope_to_project"], "p1");
+    // Scoped to the caller's project, which Aodh stores but does not show.
+    assert!(created["prometheus_rule"].get("scope_to_project").is_none());
+    let stored = alarms.inner.alarms.read()[&id].rule.clone();
+    assert_eq!(stored["scope_to_project"], "p1");
 
     *values.0.lock() = vec![99.0];
     assert_eq!(alarms.evaluate_once().await, (1, 1));

@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use altimeter_tsdb::ingest::remote_write::{encode_request, proto};
 
+pub mod peer;
+
 /// A running server.
 pub struct Server {
     pub child: Child,

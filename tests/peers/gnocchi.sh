@@ -29,6 +29,8 @@
 # sqlalchemy-utils; every CLI prints an eventlet warning unless PYTHONWARNINGS=ignore;
 # policy-rc.d (exit 101) keeps apt from starting the system PostgreSQL, which stays down.
 set -euo pipefail
+# shellcheck source=tests/peers/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 PEERS="${ALTIMETER_PEERS:-/var/tmp/altimeter-peers}"
 VENV="$PEERS/gnocchi-venv"
 PGBIN=/usr/lib/postgresql/15/bin
@@ -69,7 +71,6 @@ install() {
 }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
 # The postgres user must reach DIR/pg: add search permission (o+x) to DIR and to any
 # ancestor that lacks it (a tempfile::tempdir() is 0700).
@@ -147,18 +148,6 @@ EOF
   die "GET http://127.0.0.1:$PORT/v1/status did not answer 200 (last: $code)"
 }
 
-killgroup() {  # pidfile
-  local f="$1" pid
-  [ -f "$f" ] || return 0
-  pid="$(cat "$f")"
-  # the process group the daemon leads (setsid at start): uwsgi master + workers,
-  # metricd master + workers
-  kill -TERM -- "-$pid" 2>/dev/null || true
-  for _ in $(seq 1 60); do kill -0 -- "-$pid" 2>/dev/null || break; sleep 0.25; done
-  kill -KILL -- "-$pid" 2>/dev/null || true
-  for _ in $(seq 1 20); do kill -0 -- "-$pid" 2>/dev/null || break; sleep 0.1; done
-  rm -f "$f"
-}
 
 stop() {
   local D="$1"

@@ -14,7 +14,7 @@ use crate::model::{self};
 use crate::store::Delivery;
 
 pub(super) async fn capabilities(h: HeaderMap) -> ApiResult {
-    identity(&h)?;
+    reader(&h)?;
     Ok(json_response(
         StatusCode::OK,
         &json!({
@@ -44,7 +44,7 @@ pub(super) async fn get_quotas(
     h: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> ApiResult {
-    let who = identity(&h)?;
+    let who = reader(&h)?;
     let project = query_pairs(&q)
         .into_iter()
         .find(|(k, v)| k == "project_id" && !v.is_empty())
@@ -63,7 +63,7 @@ pub(super) async fn get_quotas(
 }
 
 pub(super) async fn set_quotas(AxState(inner): St, h: HeaderMap, body: Bytes) -> ApiResult {
-    let who = identity(&h)?;
+    let who = member(&h)?;
     if !who.admin {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -121,7 +121,7 @@ pub(super) async fn delete_quotas(
     h: HeaderMap,
     Path(project): Path<String>,
 ) -> ApiResult {
-    let who = identity(&h)?;
+    let who = member(&h)?;
     if !who.admin {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -144,7 +144,7 @@ pub(super) async fn list_notifications(
     h: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> ApiResult {
-    let who = identity(&h)?;
+    let who = reader(&h)?;
     let pairs = query_pairs(&q);
     let get = |k: &str| {
         pairs
@@ -205,7 +205,7 @@ pub(super) async fn get_notification(
     h: HeaderMap,
     Path(id): Path<String>,
 ) -> ApiResult {
-    let who = identity(&h)?;
+    let who = reader(&h)?;
     let n = find_notification(&inner, &who, id).await?;
     Ok(json_response(StatusCode::OK, &n.to_json()))
 }
@@ -215,7 +215,7 @@ pub(super) async fn retry_notification(
     h: HeaderMap,
     Path(id): Path<String>,
 ) -> ApiResult {
-    let who = identity(&h)?;
+    let who = member(&h)?;
     let n = find_notification(&inner, &who, id.clone()).await?;
     if n.state != Delivery::Dead {
         return Err(ApiError::new(

@@ -9,12 +9,12 @@ use axum::response::IntoResponse;
 use serde_json::{Map, Value, json};
 
 use super::*;
-use crate::model::{self, State};
+use crate::model::State;
 use crate::query;
 use crate::store::AlarmRecord;
 
 pub(super) async fn create_alarm(AxState(inner): St, h: HeaderMap, body: Bytes) -> ApiResult {
-    let who = identity(&h)?;
+    let who = member(&h)?;
     let body = parse_body(&body)?;
     let now_us = inner.now_us();
     let mut a = alarm_from_body(&inner, &who, &body, None, now_us).await?;
@@ -47,7 +47,7 @@ pub(super) async fn get_alarm(
     h: HeaderMap,
     Path(id): Path<String>,
 ) -> ApiResult {
-    let who = identity(&h)?;
+    let who = reader(&h)?;
     let a = visible(&inner, &who, &id)?;
     Ok(json_response(StatusCode::OK, &inner.render(&a)))
 }
@@ -58,7 +58,7 @@ pub(super) async fn put_alarm(
     Path(id): Path<String>,
     body: Bytes,
 ) -> ApiResult {
-    let who = identity(&h)?;
+    let who = member(&h)?;
     let body = parse_body(&body)?;
     let now_us = inner.now_us();
     let old = visible(&inner, &who, &id)?;
@@ -109,7 +109,7 @@ pub(super) async fn delete_alarm(
     h: HeaderMap,
     Path(id): Path<String>,
 ) -> ApiResult {
-    let who = identity(&h)?;
+    let who = member(&h)?;
     let _w = inner.write.lock().await;
     let a = visible(&inner, &who, &id)?;
     let mut hist = history(
@@ -132,7 +132,7 @@ pub(super) async fn get_state(
     h: HeaderMap,
     Path(id): Path<String>,
 ) -> ApiResult {
-    let who = identity(&h)?;
+    let who = reader(&h)?;
     let a = visible(&inner, &who, &id)?;
     Ok(json_response(StatusCode::OK, &json!(a.state.as_str())))
 }
@@ -143,14 +143,12 @@ pub(super) async fn put_state(
     Path(id): Path<String>,
     body: Bytes,
 ) -> ApiResult {
-    let who = identity(&h)?;
+    let who = member(&h)?;
     let v = parse_body(&body)?;
-    let state = v.as_str().and_then(State::parse).ok_or_else(|| {
-        ApiError::bad(format!(
-            "Invalid input for field/attribute state. Value: '{}'. Value should be one of: ok, alarm, insufficient data",
-            model::python_repr(&v)
-        ))
-    })?;
+    let state = v
+        .as_str()
+        .and_then(State::parse)
+        .ok_or_else(|| ApiError::bad("state invalid"))?;
     let _w = inner.write.lock().await;
     let old = visible(&inner, &who, &id)?;
     let now_us = inner.now_us();
@@ -216,14 +214,19 @@ pub(super) fn paginate(
     default: query::OrderBy,
 ) -> ApiResult<()> {
     let mut order = Vec::new();
-    for (k, v) in pairs.iter().filter(|(k, _)| k == "sort") {
-        let _ = k;
+    for (_, v) in pairs.iter().filter(|(k, _)| k == "sort") {
         let (key, dir) = v.split_once(':').unwrap_or((v.as_str(), "asc"));
         if !keys.contains(&key) {
             return Err(ApiError::bad(format!(
-                "Invalid input for field/attribute sort. Value: '{v}'. the sort parameter should be a pair of sort key and sort dir combined with ':', or only sort key specified and sort dir will be default 'asc', the supported sort keys are: ['{}']",
+                "Invalid input for field/attribute sort. Value: '{v}'. the sort parameter should be a pair of sort key and sort dir combined with ':', or only sort key specified and sort dir will be default 'asc', the supported sort keys are: ('{}')",
                 keys.join("', '")
             )));
+        }
+        // Aodh's storage refuses other directions (with a 500).
+        if !["asc", "desc"].contains(&dir) {
+            return Err(ApiError::bad(
+                "Unknown sort direction, must be one of: asc-nullsfirst, asc-nullslast, desc-nullsfirst, desc-nullslast",
+            ));
         }
         order.push(query::OrderBy {
             field: key.to_owned(),
@@ -246,17 +249,20 @@ pub(super) fn paginate(
         docs.drain(..=pos);
     }
     if let Some((_, l)) = pairs.iter().find(|(k, _)| k == "limit") {
-        let n: i64 = l.parse().map_err(|_| {
+        let n: i64 = l.trim().parse().map_err(|_| {
             ApiError::bad(format!(
-                "Invalid input for field/attribute limit. Value: '{l}'. Wrong type. Expected 'int'"
+                "Invalid input for field/attribute limit. Value: '{l}'. unable to convert to int. Error: invalid literal for int() with base 10: '{l}'"
             ))
         })?;
-        if n <= 0 {
+        // As in Aodh, 0 means no limit.
+        if n < 0 {
             return Err(ApiError::bad(format!(
                 "Invalid input for field/attribute limit. Value: '{n}'. it should be a positive integer."
             )));
         }
-        docs.truncate(usize::try_from(n).unwrap_or(usize::MAX));
+        if n > 0 {
+            docs.truncate(usize::try_from(n).unwrap_or(usize::MAX));
+        }
     }
     Ok(())
 }
@@ -267,7 +273,6 @@ pub(super) fn simple_matches(terms: &[query::SimpleTerm], doc: &Value) -> ApiRes
         let have = doc.get(&t.field).cloned().unwrap_or(Value::Null);
         let eq = match (&have, &want) {
             (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
-            (Value::Bool(a), Value::String(b)) => a.to_string() == b.to_ascii_lowercase(),
             (a, b) => a == b,
         };
         if !eq {
@@ -282,7 +287,7 @@ pub(super) async fn list_alarms(
     h: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> ApiResult {
-    let who = identity(&h)?;
+    let who = reader(&h)?;
     let pairs = query_pairs(&q);
     let mut terms = query::parse_simple(&pairs).map_err(qerr)?;
     let fields: Vec<&str> = terms.iter().map(|t| t.field.as_str()).collect();
@@ -372,7 +377,7 @@ pub(super) async fn alarm_history(
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> ApiResult {
-    let who = identity(&h)?;
+    let who = reader(&h)?;
     visible(&inner, &who, &id)?;
     let pairs = query_pairs(&q);
     let terms = query::parse_simple(&pairs).map_err(qerr)?;

@@ -100,7 +100,7 @@ pub(super) fn actions(
             continue;
         }
         let Some((scheme, _)) = s.split_once(':') else {
-            return Err(ApiError::bad(format!("Unable to parse action {s}")));
+            return Err(ApiError::bad(format!("Unsupported action {s}")));
         };
         let scheme = scheme.to_ascii_lowercase();
         if !ALLOWED_SCHEMES.contains(&scheme.as_str()) {
@@ -269,7 +269,7 @@ pub(super) async fn alarm_from_body(
         user_id,
         timestamp_us: now_us,
         state_timestamp_us: now_us,
-        evaluate_timestamp_us: None,
+        evaluate_timestamp_us: old.map_or(Some(now_us), |a| a.evaluate_timestamp_us),
         rule,
         parsed,
         version: 0,

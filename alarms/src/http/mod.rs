@@ -102,6 +102,8 @@ struct Identity {
     user: String,
     project: String,
     admin: bool,
+    reader: bool,
+    member: bool,
 }
 
 fn identity(h: &HeaderMap) -> ApiResult<Identity> {
@@ -119,14 +121,46 @@ fn identity(h: &HeaderMap) -> ApiResult<Identity> {
             "RBAC Authorization Failed",
         ));
     }
-    let admin = get("x-roles")
-        .split(',')
-        .any(|r| r.trim().eq_ignore_ascii_case("admin"));
+    let roles = get("x-roles");
+    let has = |role: &str| {
+        roles
+            .split(',')
+            .any(|r| r.trim().eq_ignore_ascii_case(role))
+    };
     Ok(Identity {
         user,
         project,
-        admin,
+        admin: has("admin"),
+        reader: has("reader"),
+        member: has("member"),
     })
+}
+
+/// A caller allowed to read (Aodh's default policy: role `reader` in the
+/// project, or `admin`; Keystone tokens carry `reader` with `member`).
+fn reader(h: &HeaderMap) -> ApiResult<Identity> {
+    let who = identity(h)?;
+    if who.admin || who.reader {
+        Ok(who)
+    } else {
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "RBAC Authorization Failed",
+        ))
+    }
+}
+
+/// A caller allowed to change alarms (role `member`, or `admin`).
+fn member(h: &HeaderMap) -> ApiResult<Identity> {
+    let who = identity(h)?;
+    if who.admin || who.member {
+        Ok(who)
+    } else {
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "RBAC Authorization Failed",
+        ))
+    }
 }
 
 /// The router.
@@ -176,8 +210,10 @@ async fn blocking<T: Send + 'static>(
 }
 
 fn parse_body(body: &Bytes) -> ApiResult<Value> {
-    serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad(format!("Invalid JSON in request body: {e}")))
+    serde_json::from_slice(body).map_err(|e| {
+        tracing::debug!(error = %e, "request body is not JSON");
+        ApiError::bad("Request is not in valid JSON format")
+    })
 }
 
 fn query_pairs(q: &Option<String>) -> Vec<(String, String)> {

@@ -73,7 +73,7 @@ pub(super) fn select(
 }
 
 pub(super) async fn query_alarms(AxState(inner): St, h: HeaderMap, body: Bytes) -> ApiResult {
-    let who = identity(&h)?;
+    let who = reader(&h)?;
     let body = if body.is_empty() {
         json!({})
     } else {
@@ -95,7 +95,7 @@ pub(super) async fn query_alarms(AxState(inner): St, h: HeaderMap, body: Bytes) 
 }
 
 pub(super) async fn query_history(AxState(inner): St, h: HeaderMap, body: Bytes) -> ApiResult {
-    let who = identity(&h)?;
+    let who = reader(&h)?;
     let body = if body.is_empty() {
         json!({})
     } else {

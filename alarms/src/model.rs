@@ -240,60 +240,9 @@ fn missing(field: &str) -> Invalid {
     ))
 }
 
-/// Python's `repr` of a JSON value, as WSME quotes it in errors.
-pub fn python_repr(v: &Value) -> String {
-    match v {
-        Value::Null => "None".into(),
-        Value::Bool(true) => "True".into(),
-        Value::Bool(false) => "False".into(),
-        Value::Number(n) => n.to_string(),
-        Value::String(s) => s.clone(),
-        Value::Array(a) => format!(
-            "[{}]",
-            a.iter()
-                .map(|x| match x {
-                    Value::String(s) => format!("'{s}'"),
-                    other => python_repr(other),
-                })
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        Value::Object(o) => format!(
-            "{{{}}}",
-            o.iter()
-                .map(|(k, x)| match x {
-                    Value::String(s) => format!("'{k}': '{s}'"),
-                    other => format!("'{k}': {}", python_repr(other)),
-                })
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    }
-}
-
-/// Python's `str(float)`: `99.0`, `82.1`, `1e+16`, `nan`, `inf`.
-pub fn python_float(v: f64) -> String {
-    if v.is_nan() {
-        return "nan".into();
-    }
-    if v.is_infinite() {
-        return if v > 0.0 { "inf" } else { "-inf" }.into();
-    }
-    let a = v.abs();
-    if a != 0.0 && !(1e-4..1e16).contains(&a) {
-        // Python switches to exponent form outside [1e-4, 1e16).
-        let s = format!("{v:e}");
-        let (mant, exp) = s.split_once('e').unwrap_or((&s, "0"));
-        let exp: i32 = exp.parse().unwrap_or(0);
-        return format!("{mant}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs());
-    }
-    let s = format!("{v:?}");
-    if s.contains('.') || s.contains('e') {
-        s
-    } else {
-        format!("{s}.0")
-    }
-}
+/// Python's `str()` of a JSON value (how WSME quotes a value in errors) and
+/// of a float (how Aodh's reasons print numbers).
+pub use altimeter_model::pyfmt::{float_repr as python_float, str as python_repr};
 
 fn take_f64(o: &Map<String, Value>, field: &str) -> Result<f64, Invalid> {
     match o.get(field) {
@@ -782,16 +731,6 @@ mod tests {
             "max".to_owned(),
             "rate:mean".to_owned(),
         ],)
-    }
-
-    #[test]
-    fn python_floats() {
-        assert_eq!(python_float(99.0), "99.0");
-        assert_eq!(python_float(82.1), "82.1");
-        assert_eq!(python_float(-0.5), "-0.5");
-        assert_eq!(python_float(1e16), "1e+16");
-        assert_eq!(python_float(1.5e-5), "1.5e-05");
-        assert_eq!(python_float(f64::NAN), "nan");
     }
 
     #[test]

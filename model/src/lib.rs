@@ -12,6 +12,7 @@ pub mod gnocchi;
 pub mod labels;
 pub mod matcher;
 pub mod meters;
+pub mod pyfmt;
 pub mod sample;
 pub mod time;
 

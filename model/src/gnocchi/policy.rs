@@ -33,6 +33,8 @@ use serde_json::{Map, Value, json};
 pub use super::timefmt::fnmatch;
 use super::timefmt::{self, render_timedelta};
 
+use crate::pyfmt::str_repr as py_repr;
+
 /// Why an archive policy (rule) request is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PolicyError {
@@ -266,34 +268,6 @@ fn normalize_methods(
 enum Seg {
     Key(String),
     Index(usize),
-}
-
-/// Python's `repr(str)` (enough for keys).
-fn py_repr(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
-    let mut out = String::from(quote);
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c == quote => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push(quote);
-    out
 }
 
 /// `voluptuous.Invalid`: `msg[ for dictionary value][ @ data[...]]`.

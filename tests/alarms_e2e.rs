@@ -439,6 +439,29 @@ impl Cli {
     fn aodh(&self, args: &[&str]) -> Value {
         self.json("aodh", args)
     }
+
+    /// `aodh alarm create` of a prometheus alarm on QUERY > 50 with one
+    /// alarm action; the created alarm as JSON.
+    fn create_prometheus_alarm(&self, name: &str, action: &str) -> Value {
+        self.aodh(&[
+            "alarm",
+            "create",
+            "--name",
+            name,
+            "--type",
+            "prometheus",
+            "--query",
+            QUERY,
+            "--threshold",
+            "50",
+            "--comparison-operator",
+            "gt",
+            "--alarm-action",
+            action,
+            "-f",
+            "json",
+        ])
+    }
 }
 
 /// Aodh v2 over HTTP with the admin identity headers.
@@ -735,24 +758,7 @@ fn aodh_cli_prometheus_alarm_webhook_exactly_once() {
     push.push();
 
     let name = format!("e2e-webhook-{}", std::process::id());
-    let created = cli.aodh(&[
-        "alarm",
-        "create",
-        "--name",
-        &name,
-        "--type",
-        "prometheus",
-        "--query",
-        QUERY,
-        "--threshold",
-        "50",
-        "--comparison-operator",
-        "gt",
-        "--alarm-action",
-        &hook_url,
-        "-f",
-        "json",
-    ]);
+    let created = cli.create_prometheus_alarm(&name, &hook_url);
     eprintln!("created: {created}");
     let id = created["alarm_id"]
         .as_str()
@@ -1106,24 +1112,7 @@ fn email_action_arrives_in_smtp_server() {
     push.push();
     // The name holds no "alarm", so the subject must name the state itself.
     let name = format!("e2e-mail-{}", std::process::id());
-    let created = cli.aodh(&[
-        "alarm",
-        "create",
-        "--name",
-        &name,
-        "--type",
-        "prometheus",
-        "--query",
-        QUERY,
-        "--threshold",
-        "50",
-        "--comparison-operator",
-        "gt",
-        "--alarm-action",
-        "mailto:ops@example.invalid",
-        "-f",
-        "json",
-    ]);
+    let created = cli.create_prometheus_alarm(&name, "mailto:ops@example.invalid");
     let id = created["alarm_id"]
         .as_str()
         .unwrap_or_else(|| panic!("no alarm_id in {created}"))

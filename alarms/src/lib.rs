@@ -313,7 +313,7 @@ impl Inner {
             r.map(|()| (puts, delete))
         })
         .await
-        .map_err(|e| StoreError::from(rusqlite::Error::ToSqlConversionFailure(Box::new(e))))??;
+        .map_err(|e| StoreError(format!("the storage task failed: {e}")))??;
         {
             let mut map = self.alarms.write();
             for p in puts {

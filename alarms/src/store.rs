@@ -20,7 +20,7 @@ use crate::timecons::TimeConstraint;
 /// A storage failure (I/O, corruption); the caller reports it as a 500/503.
 #[derive(Debug, thiserror::Error)]
 #[error("alarm storage: {0}")]
-pub struct StoreError(String);
+pub struct StoreError(pub(crate) String);
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
